@@ -19,12 +19,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.channels.collecting import CollectingChannel  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.wiring import crisis_check_for  # noqa: E402
-from data.migrate import upgrade  # noqa: E402
-from data.settings import Settings  # noqa: E402
-from flows.messages import IncomingMessage  # noqa: E402
+from bot.channels.collecting import CollectingChannel
+from bot.runtime import Runtime
+from bot.wiring import crisis_check_for
+from data.migrate import upgrade
+from data.settings import Settings
+from flows.messages import IncomingMessage
 
 SCRIPT: list[tuple[str, str | None]] = [
     ("hoi", None), ("Nederlands", "lang:nl"), ("help", None), ("ik heb schulden", None), ("menu", None),

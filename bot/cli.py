@@ -14,15 +14,36 @@ from data.settings import Settings, get_settings
 log = logging.getLogger("jongerenloket")
 
 
+def prepare_database(settings: Settings) -> None:
+    """Migrate; then load the seed content into empty content tables (when `seed_content_on_start`)."""
+    from data.migrate import upgrade
+
+    upgrade(settings.database_url)
+    if not settings.seed_content_on_start:
+        return
+
+    async def seed() -> None:
+        from data.content_store import seed_if_empty
+        from data.db import Database
+
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                await seed_if_empty(session)
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then serve web chat, webhooks and console on host:port."""
+    """Migrate and seed, then serve web chat, webhooks and console on host:port."""
     import uvicorn
 
     from bot.app import build_app
     from bot.wiring import build_runtime
-    from data.migrate import upgrade
 
-    upgrade(settings.database_url)
+    prepare_database(settings)
     app = build_app(build_runtime(settings))
     host, port = args.host or settings.host, args.port or settings.port
     log.info("serving", extra={"host": host, "port": port})
@@ -36,9 +57,8 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Chat with the bot in this terminal."""
     from bot.channels.terminal import chat
     from bot.wiring import build_runtime
-    from data.migrate import upgrade
 
-    upgrade(settings.database_url)
+    prepare_database(settings)
 
     async def run() -> None:
         runtime = build_runtime(settings)
@@ -126,6 +146,60 @@ def cmd_nlu_test(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kaart_zoek(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the sociale-kaart entries the bot would offer for a question, best first."""
+    import json
+
+    from data.db import Database
+    from flows.kaart import limits_age
+    from flows.kaart_answers import MAX_RESULTS, Offer, search
+
+    prepare_database(settings)
+    engine = None
+    if not args.zonder_nlu:
+        from nlu import load_engine
+
+        engine = load_engine(settings.nlu_engine, settings.rasa_url or None)
+    text = " ".join(args.text)
+
+    async def run() -> Offer:
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                return await search(session, text, age=args.leeftijd, lang=args.taal, nlu=engine)
+        finally:
+            await db.dispose()
+
+    offer = asyncio.run(run())
+    faq_id = offer.faq.entry.id if offer.faq else None
+    rows = [{"id": r.entry.id, "naam": r.entry.naam, "organisatie": r.entry.organisatie,
+             "min_age": r.entry.min_age, "max_age": r.entry.max_age, "score": r.score,
+             "onderwerpen": r.entry.onderwerpen, "doelgroep_scholier": r.entry.doelgroep_scholier,
+             "vereist_uitkering": r.entry.vereist_uitkering, "bron": offer.source, "faq": faq_id}
+            for r in offer.ranked[:MAX_RESULTS]]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if offer.source == "none":
+        print("Geen antwoord: de bot zegt dat hij het niet begrijpt en biedt het menu en een medewerker aan.")
+        return 0
+    if offer.faq is not None:
+        print(f"FAQ: {faq_id} (score {offer.faq.score:.2f})")
+    print(f"Onderwerpen: {', '.join(offer.topics) or '-'}")
+    if offer.ask_age:
+        print("Leeftijd onbekend: de bot vraagt eerst hoe oud de jongere is.")
+    if not rows:
+        print("Geen plekken die passen.")
+    for n, r in enumerate(offer.ranked[:MAX_RESULTS], start=1):
+        low, high = r.entry.min_age, r.entry.max_age
+        ages = ("alle leeftijden" if not limits_age(r.entry) else f"{low}-{high} jaar" if low and high
+                else f"{low}+ jaar" if low else f"t/m {high} jaar")
+        notes = [ages] + (["scholieren"] if r.entry.doelgroep_scholier else []) + (
+            ["met uitkering"] if r.entry.vereist_uitkering else [])
+        print(f"{n:>2}. {r.entry.naam} – {r.entry.organisatie}  [{', '.join(notes)}]  score {r.score:.2f}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """Return the argument parser of the command."""
     p = argparse.ArgumentParser(prog="jongerenloket", description="Jongerenloket chatbot platform")
@@ -152,6 +226,14 @@ def parser() -> argparse.ArgumentParser:
     test = nlu.add_parser("test", help="cross-validate on the training data")
     test.add_argument("--folds", type=int, default=5)
     test.set_defaults(func=cmd_nlu_test)
+    kaart = sub.add_parser("kaart", help="sociale kaart").add_subparsers(dest="kaart_command", required=True)
+    zoek = kaart.add_parser("zoek", help="show what the bot would offer for a question")
+    zoek.add_argument("text", nargs="+", help="the question, as a jongere would type it")
+    zoek.add_argument("--leeftijd", type=int, default=None, help="age of the jongere (default: unknown)")
+    zoek.add_argument("--taal", choices=["nl", "en"], default="nl")
+    zoek.add_argument("--json", action="store_true", help="print a JSON array")
+    zoek.add_argument("--zonder-nlu", action="store_true", help="use keywords instead of the NLU model")
+    zoek.set_defaults(func=cmd_kaart_zoek)
     return p
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -63,10 +64,8 @@ class OutboxSender:
                 sent = 0
             if sent == 0 and not self._stopping:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def drain_once(self) -> int:
         """Claim one batch of due rows and send it; return how many rows were handled."""

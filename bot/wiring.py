@@ -19,8 +19,8 @@ def crisis_check_for(engine: NluEngine | None) -> CrisisCheck:
 
     detector = CrisisDetector()
 
-    def check(text: str, result: NluResult | None) -> dict[str, Any] | None:
-        hit = detector.check(text, result)
+    def check(text: str, nlu: NluResult | None) -> dict[str, Any] | None:
+        hit = detector.check(text, nlu)
         if hit is None:
             return None
         return {"reason": hit.reason, "category": hit.category}
@@ -29,8 +29,10 @@ def crisis_check_for(engine: NluEngine | None) -> CrisisCheck:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """Return a runtime with the configured NLU engine and the crisis detector."""
+    """Return a runtime with the configured NLU engine, the crisis detector and the kaart/FAQ answers."""
+    from flows import kaart_answers
     from nlu import load_engine
 
+    kaart_answers.install()
     engine = load_engine(settings.nlu_engine, settings.rasa_url or None)
     return Runtime(settings, nlu=engine, crisis_check=crisis_check_for(engine))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flows import consent, handoff, menu
-from flows.answers import answer_question
+from flows.answers import answer_question, continue_flow
 from flows.context import TurnContext
 
 COMMANDS = {
@@ -154,6 +154,8 @@ async def run_turn(ctx: TurnContext) -> None:
         return
     if ctx.state.at() == "welcome.choose_language":
         ctx.goto(None)
+    if await continue_flow(ctx):  # e.g. the age asked by the kaart answers, or "meer"
+        return
     if not ctx.text.strip():
         ctx.say(ctx.t("empty_message"), [ctx.button("menu_button", "menu:menu")])
         return

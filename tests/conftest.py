@@ -20,8 +20,6 @@ from data.migrate import upgrade
 from data.models import Base
 from data.settings import Settings
 
-
-
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_skip_reason: list[str] = []
 
