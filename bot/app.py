@@ -43,5 +43,6 @@ def build_app(runtime: Runtime) -> Starlette:
         finally:
             await runtime.stop()
 
-    routes = [Route("/", home), Route("/healthz", healthz), *WebChatRoutes(runtime).routes(), *console_routes]
+    routes = [Route("/", home), Route("/healthz", healthz), *WebChatRoutes(runtime).routes(),
+              *runtime.routes(), *console_routes]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 from bot.channels.base import OutboundChannel
 from bot.channels.webchat import WebChatChannel
@@ -41,8 +42,21 @@ class Runtime:
         """Register one more outbound channel."""
         self.channels[channel.name] = channel
 
+    def routes(self) -> list[Any]:
+        """Return the HTTP routes the channels bring (webhooks)."""
+        found: list[Any] = []
+        for channel in self.channels.values():
+            routes = getattr(channel, "routes", None)
+            if callable(routes):
+                found.extend(routes())
+        return found
+
     async def start(self) -> None:
-        """Start the outbox sender loop."""
+        """Start the channels that receive on their own (polling, webhooks), then the outbox sender."""
+        for channel in list(self.channels.values()):
+            start = getattr(channel, "start", None)
+            if callable(start):
+                await start()
         self._tasks.append(asyncio.create_task(self.sender.run(), name="outbox-sender"))
         log.info("runtime started", extra={"channels": sorted(self.channels)})
 
@@ -57,4 +71,9 @@ class Runtime:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         self._tasks.clear()
+        for channel in list(self.channels.values()):
+            stop = getattr(channel, "stop", None)
+            if callable(stop):
+                with contextlib.suppress(Exception):
+                    await stop()
         await self.db.dispose()

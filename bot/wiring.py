@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 def crisis_check_for(engine: NluEngine | None) -> CrisisCheck:
     """Return the crisis check: the phrase lexicon plus the classifier's crisis intent."""
-    from nlu.crisis import CrisisDetector
+    from nlu import default_crisis_detector
 
-    detector = CrisisDetector()
+    detector = default_crisis_detector()
 
     def check(text: str, nlu: NluResult | None) -> dict[str, Any] | None:
         hit = detector.check(text, nlu)
@@ -35,4 +35,19 @@ def build_runtime(settings: Settings) -> Runtime:
 
     kaart_answers.install()
     engine = load_engine(settings.nlu_engine, settings.rasa_url or None)
-    return Runtime(settings, nlu=engine, crisis_check=crisis_check_for(engine))
+    runtime = Runtime(settings, nlu=engine, crisis_check=crisis_check_for(engine))
+    add_platform_channels(runtime, settings)
+    return runtime
+
+
+def add_platform_channels(runtime: Runtime, settings: Settings) -> None:
+    """Switch on Telegram and WhatsApp when their credentials are set; without them nothing fails."""
+    if settings.telegram_bot_token:
+        from bot.channels.telegram import TelegramChannel
+
+        runtime.add_channel(TelegramChannel(
+            settings.telegram_bot_token, runtime.dispatcher.handle, base_url=settings.telegram_api_base_url,
+            public_base_url=settings.public_base_url, webhook_secret=settings.telegram_webhook_secret,
+            global_rate=settings.telegram_global_rate, per_chat_rate=settings.telegram_per_chat_rate,
+            per_chat_burst=settings.telegram_per_chat_burst))
+        log.info("telegram channel on", extra={"mode": "webhook" if settings.public_base_url else "polling"})

@@ -33,10 +33,15 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str = ""
 
+    telegram_global_rate: float = Field(default=30.0, description="messages/s per bot")
+    telegram_per_chat_rate: float = Field(default=1.0, description="average messages/s per chat")
+    telegram_per_chat_burst: float = Field(default=3.0, description="messages a chat may get at once")
+
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_whatsapp_from: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
+    whatsapp_rate: float = Field(default=10.0, description="messages/s per WhatsApp sender")
 
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 8

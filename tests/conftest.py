@@ -20,6 +20,8 @@ from data.migrate import upgrade
 from data.models import Base
 from data.settings import Settings
 
+pytest_plugins = ["tests.network_guard"]
+
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_skip_reason: list[str] = []
 
@@ -107,13 +109,18 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 @pytest.fixture(scope="session")
 def nlu_engine():  # type: ignore[no-untyped-def]
     """Train the embedded NLU once per test session."""
-    return None
+    from nlu import default_engine
+
+    return default_engine()
 
 
 @pytest.fixture
 async def runtime(db_url: str, nlu_engine) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     """Yield a runtime on the test database with a CollectingChannel named `test` (sender not looping)."""
-    rt = Runtime(Settings(database_url=db_url, outbox_poll_seconds=0.05), nlu=nlu_engine)
+    from bot.wiring import crisis_check_for
+
+    rt = Runtime(Settings(database_url=db_url, outbox_poll_seconds=0.05), nlu=nlu_engine,
+                 crisis_check=crisis_check_for(nlu_engine))
     rt.add_channel(CollectingChannel("test"))
     yield rt
     await rt.stop()
