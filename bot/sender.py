@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import OutboundChannel, OutboundItem, SendResult
+from data import records
 from data.db import Database
 from data.models import ChannelIdentity, Message, OutboxItem, utcnow
 from flows.messages import Reply
@@ -131,11 +132,14 @@ class OutboxSender:
                 update(OutboxItem).where(OutboxItem.id.in_(ids))
                 .values(state="sending", claimed_by=self.worker_id, claimed_until=now + self.lease,
                         attempts=OutboxItem.attempts + 1))
-            rows = (await session.execute(select(OutboxItem).where(OutboxItem.id.in_(ids))
-                                          .order_by(OutboxItem.id))).scalars().all()
+            rows = (await session.execute(
+                select(OutboxItem, ChannelIdentity.last_inbound_at, ChannelIdentity.opted_out)
+                .join(ChannelIdentity, ChannelIdentity.id == OutboxItem.identity_id)
+                .where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id))).all()
             return [(OutboundItem(id=r.id, identity_id=r.identity_id, address=r.address,
-                                  reply=Reply.from_json(r.payload), kind=r.kind, attempts=r.attempts),
-                     r.channel) for r in rows]
+                                  reply=Reply.from_json(r.payload), kind=r.kind, attempts=r.attempts,
+                                  last_inbound_at=last_inbound, opted_out=opted_out), r.channel)
+                    for r, last_inbound, opted_out in rows]
 
     async def _record(self, results: dict[int, SendResult], items: list[OutboundItem]) -> None:
         """Store every outcome of a batch in one transaction, only for rows this worker still holds."""
@@ -169,8 +173,10 @@ class OutboxSender:
                 message_id, identity_id = row
                 if result.status == "sent" and message_id is not None:
                     await session.execute(update(Message).where(Message.id == message_id).values(sent_at=now))
-                if result.status == "failed":
+                if values["state"] == "failed":
                     log.warning("outbox row failed", extra={"outbox_id": outbox_id, "error": result.error})
+                    if result.tell_coach or result.status == "retry":  # retries ran out: tell a person too
+                        await records.tell_coach_unreachable(session, identity_id, result.error or "failed")
                     if result.unreachable:
                         await session.execute(
                             update(ChannelIdentity).where(ChannelIdentity.id == identity_id)

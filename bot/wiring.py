@@ -51,3 +51,15 @@ def add_platform_channels(runtime: Runtime, settings: Settings) -> None:
             global_rate=settings.telegram_global_rate, per_chat_rate=settings.telegram_per_chat_rate,
             per_chat_burst=settings.telegram_per_chat_burst))
         log.info("telegram channel on", extra={"mode": "webhook" if settings.public_base_url else "polling"})
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        if not settings.public_base_url:
+            log.warning("whatsapp needs PUBLIC_BASE_URL to verify Twilio's signatures; webhooks will be refused")
+        runtime.add_channel(WhatsAppChannel(
+            account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
+            from_=settings.twilio_whatsapp_from, handle=runtime.dispatcher.handle, db=runtime.db,
+            api_base_url=settings.twilio_api_base_url, public_base_url=settings.public_base_url,
+            rate=settings.whatsapp_rate, templates=settings.twilio_templates,
+            quick_reply_sids=settings.twilio_quick_reply_sids))
+        log.info("whatsapp channel on")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.models import AuditLog, ConsentRecord, Conversation, Ticket, utcnow
+from data.models import AuditLog, ConsentRecord, Conversation, OutboxItem, Ticket, utcnow
 
 OPEN_STATES = ("open", "in_progress")
 
@@ -52,3 +52,28 @@ async def has_consent(session: AsyncSession, jongere_id: int, purpose: str) -> b
                                             ConsentRecord.purpose == purpose)
         .order_by(ConsentRecord.id.desc()).limit(1))).scalar_one_or_none()
     return bool(latest)
+
+
+async def tell_coach_unreachable(session: AsyncSession, identity_id: int, reason: str) -> Ticket | None:
+    """Open (or update) an "onbereikbaar" ticket: a message could not reach the jongere."""
+    conversation = (await session.execute(
+        select(Conversation).where(Conversation.identity_id == identity_id))).scalar_one_or_none()
+    if conversation is None:
+        return None
+    return await open_ticket(session, conversation, "onbereikbaar", 1, {"reason": reason[:300]})
+
+
+async def record_delivery_status(session: AsyncSession, provider_message_id: str, status: str,
+                                 error_code: str | None) -> int | None:
+    """Store a platform's delivery status on the outbox row it belongs to; return the row's identity."""
+    values: dict[str, Any] = {"delivery_status": status[:20]}
+    if status in ("failed", "undelivered"):
+        values.update(state="failed", last_error=f"{status} {error_code or ''}".strip())
+    row = (await session.execute(
+        update(OutboxItem).where(OutboxItem.provider_message_id == provider_message_id).values(**values)
+        .returning(OutboxItem.identity_id))).first()
+    if row is None:
+        return None
+    if status in ("failed", "undelivered"):
+        await tell_coach_unreachable(session, row[0], f"{status} {error_code or ''}".strip())
+    return int(row[0])

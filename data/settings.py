@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
     whatsapp_rate: float = Field(default=10.0, description="messages/s per WhatsApp sender")
+    twilio_templates: dict[str, str] = Field(
+        default_factory=dict, description='JSON: message kind → approved content SID, e.g. {"nazorg_checkin": "HX…"}')
+    twilio_quick_reply_sids: dict[str, str] = Field(
+        default_factory=dict, description='JSON: number of buttons → quick-reply content SID, e.g. {"2": "HX…"}')
 
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 8

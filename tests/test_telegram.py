@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
-from bot.channels.base import OutboundItem
-from bot.channels.telegram import TelegramChannel, split_text
+from bot.channels.base import OutboundItem, split_text
+from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
 from bot.wiring import add_platform_channels, crisis_check_for
 from data.models import ChannelIdentity, Message, OutboxItem
@@ -140,5 +140,5 @@ async def test_long_reply_is_split_at_paragraphs(fake_tg):
 
 
 def test_split_text_handles_text_without_spaces():
-    parts = split_text("x" * 9000)
+    parts = split_text("x" * 9000, 4096)
     assert [len(p) for p in parts] == [4096, 4096, 808]

@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from flows.messages import Reply
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long text at paragraph, then line, then word boundaries into parts of at most `limit`."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = limit
+        for separator in ("\n\n", "\n", " "):  # the biggest boundary in the second half of the part
+            found = rest.rfind(separator, 0, limit)
+            if found > limit // 2:
+                cut = found
+                break
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -18,6 +37,8 @@ class OutboundItem:
     reply: Reply
     kind: str
     attempts: int
+    last_inbound_at: datetime | None = None
+    opted_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,7 @@ class SendResult:
     error: str | None = None
     retry_after: float | None = None
     unreachable: bool = False
+    tell_coach: bool = False  # open an "onbereikbaar" ticket so a person knows
 
     @classmethod
     def sent(cls, provider_message_id: str | None = None) -> SendResult:
@@ -41,9 +63,9 @@ class SendResult:
         return cls("retry", error=error, retry_after=retry_after)
 
     @classmethod
-    def failed(cls, error: str, unreachable: bool = False) -> SendResult:
+    def failed(cls, error: str, unreachable: bool = False, tell_coach: bool = True) -> SendResult:
         """Return a permanent failure; `unreachable` when the jongere cannot be reached here."""
-        return cls("failed", error=error, unreachable=unreachable)
+        return cls("failed", error=error, unreachable=unreachable, tell_coach=tell_coach)
 
 
 class OutboundChannel(Protocol):

@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.base import OutboundItem, SendResult
+from bot.channels.base import OutboundItem, SendResult, split_text
 from bot.ratelimit import ChannelPacer
 from flows.messages import IncomingMessage, Reply
 
@@ -27,24 +27,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 ALLOWED_UPDATES = ["message", "callback_query"]
 Handle = Callable[[IncomingMessage], Awaitable[Any]]
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a long text at paragraph, then line, then word boundaries into parts of at most `limit`."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = limit
-        for separator in ("\n\n", "\n", " "):  # the biggest boundary in the second half of the part
-            found = rest.rfind(separator, 0, limit)
-            if found > limit // 2:
-                cut = found
-                break
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -186,7 +168,7 @@ class TelegramChannel:
     async def send(self, item: OutboundItem) -> SendResult:
         """Send one reply, split at 4096 characters, with buttons as an inline keyboard on the last part."""
         chat_id = item.address.split(":", 1)[1]
-        parts = split_text(item.reply.text or " ")
+        parts = split_text(item.reply.text or " ", MAX_TEXT)
         last_id: str | None = None
         try:
             for index, part in enumerate(parts):
