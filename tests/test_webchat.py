@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
 import pytest
 
 from bot.app import build_app
+from bot.runtime import Runtime
+from data.settings import Settings
+from tests.fakes.server import LiveServer
 
 
 @pytest.fixture
@@ -83,18 +87,29 @@ async def test_same_client_message_id_twice_is_one_message(client):
     assert len([m for m in msgs if m["direction"] == "in"]) == 1
 
 
-async def test_events_stream_delivers_messages_with_ids(runtime, client):
-    sid = (await client.post("/chat/api/sessions")).json()["session_id"]
-    await _wait_for(client, sid, 0, lambda m: len(m) >= 2)
-    webchat_routes = [r for r in build_app(runtime).routes if getattr(r, "path", "").endswith("/events")]
-    assert webchat_routes, "events route must exist"
-    # Stream from the start and read the first two events.
-    seen: list[str] = []
-    async with client.stream("GET", f"/chat/api/sessions/{sid}/events") as r:
-        assert r.headers["content-type"].startswith("text/event-stream")
-        async for line in r.aiter_lines():
-            if line.startswith("id: "):
-                seen.append(line)
-            if len(seen) == 2:
-                break
-    assert seen[0] != seen[1]
+async def test_events_stream_over_real_http(db_url, nlu_engine):
+    """Serve the whole app with uvicorn on loopback and read the event stream as a browser would."""
+    runtime = Runtime(Settings(database_url=db_url, outbox_poll_seconds=0.05), nlu=nlu_engine)
+    server = LiveServer(build_app(runtime), lifespan="on")
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10, trust_env=False) as http:
+            sid = (await http.post("/chat/api/sessions")).json()["session_id"]
+            events: list[dict] = []
+            async with http.stream("GET", f"/chat/api/sessions/{sid}/events") as r:
+                assert r.headers["content-type"].startswith("text/event-stream")
+                async for line in r.aiter_lines():
+                    if line.startswith("data: "):
+                        events.append(json.loads(line[6:]))
+                    if len(events) == 2:
+                        break
+            assert "Welkom" in events[0]["text"] and events[0]["id"] < events[1]["id"]
+            # Resume after the first event: only the second comes again.
+            async with http.stream("GET", f"/chat/api/sessions/{sid}/events",
+                                   headers={"Last-Event-ID": str(events[0]["id"])}) as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("data: "):
+                        assert json.loads(line[6:])["id"] == events[1]["id"]
+                        break
+    finally:
+        server.stop()
