@@ -68,8 +68,9 @@ class Dispatcher:
                     outcome = await self._turn(message)
                     break
                 except IntegrityError:
-                    # Another worker stored this message id or created this identity first.
+                    # This message id was stored before, or another worker created this identity first.
                     if message.channel_message_id and await self._seen(message):
+                        log.info("duplicate inbound message ignored", extra={"channel": message.channel})
                         return TurnOutcome(duplicate=True)
                     if attempt == 2:
                         raise
@@ -87,10 +88,8 @@ class Dispatcher:
         """Run the turn inside one transaction."""
         started = time.perf_counter()
         async with self.db.transaction() as session:
-            if message.channel_message_id and await conversations.is_duplicate(
-                    session, message.channel, message.channel_message_id):
-                log.info("duplicate inbound message ignored", extra={"channel": message.channel})
-                return TurnOutcome(duplicate=True)
+            # A repeated channel message id is caught by the unique constraint when the turn is stored:
+            # the whole turn rolls back and handle() reports the duplicate (no extra query per turn).
             ref = await conversations.load(session, message.identity, lock=True)
             if ref is None:
                 ref = await conversations.create(session, message.channel, message.identity,
