@@ -9,10 +9,11 @@ import os
 import random
 import socket
 from collections import defaultdict
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import OutboundChannel, OutboundItem, SendResult
@@ -33,8 +34,8 @@ class OutboxSender:
     """Sends what the outbox holds through the registered channels."""
 
     def __init__(self, db: Database, channels: dict[str, OutboundChannel], *, lease_seconds: float = 30.0,
-                 max_attempts: int = 8, poll_seconds: float = 0.5, batch_size: int = 200,
-                 concurrency: int = 50, worker_id: str | None = None) -> None:
+                 max_attempts: int = 8, poll_seconds: float = 0.5, batch_size: int = 500,
+                 concurrency: int = 500, worker_id: str | None = None) -> None:
         self.db = db
         self.channels = channels
         self.lease = timedelta(seconds=lease_seconds)
@@ -144,40 +145,50 @@ class OutboxSender:
     async def _record(self, results: dict[int, SendResult], items: list[OutboundItem]) -> None:
         """Store every outcome of a batch in one transaction, only for rows this worker still holds."""
         now = utcnow()
-        mine = and_(OutboxItem.claimed_by == self.worker_id, OutboxItem.state == "sending")
+        table = cast(Table, OutboxItem.__table__)
+        sent = [{"row_id": outbox_id, "provider": result.provider_message_id}
+                for outbox_id, result in results.items() if result.status == "sent"]
         attempts = {item.id: item.attempts for item in items}
         async with self.db.transaction() as session:
+            if sent:  # the common case, in two statements for the whole batch
+                await session.execute(
+                    table.update().where(table.c.id == bindparam("row_id"), table.c.claimed_by == self.worker_id,
+                                         table.c.state == "sending")
+                    .values(state="sent", sent_at=now, provider_message_id=bindparam("provider"),
+                            claimed_until=None, last_error=None), sent)
+                await session.execute(
+                    update(Message).where(Message.id.in_(
+                        select(OutboxItem.message_id).where(OutboxItem.id.in_([r["row_id"] for r in sent]),
+                                                            OutboxItem.state == "sent")))
+                    .values(sent_at=now))
             for outbox_id, result in results.items():
-                values: dict[str, Any]
-                if result.status == "sent":
-                    values = {"state": "sent", "sent_at": now, "provider_message_id": result.provider_message_id,
-                              "claimed_until": None, "last_error": None}
-                elif result.status == "release":
-                    values = {"state": "pending", "claimed_by": None, "claimed_until": None,
-                              "attempts": OutboxItem.attempts - 1}
-                elif result.status == "retry" and attempts[outbox_id] < self.max_attempts:
-                    wait = result.retry_after if result.retry_after is not None \
-                        else backoff_seconds(attempts[outbox_id])
-                    values = {"state": "pending", "claimed_by": None, "claimed_until": None,
-                              "next_attempt_at": now + timedelta(seconds=wait),
-                              "last_error": (result.error or "")[:500]}
-                else:
-                    values = {"state": "failed", "claimed_until": None,
-                              "last_error": (result.error or "too many attempts")[:500]}
-                changed = await session.execute(
-                    update(OutboxItem).where(OutboxItem.id == outbox_id, mine).values(**values)
-                    .returning(OutboxItem.message_id, OutboxItem.identity_id))
-                row = changed.one_or_none()
-                if row is None:
-                    continue  # the lease ran out and another worker holds the row now
-                message_id, identity_id = row
-                if result.status == "sent" and message_id is not None:
-                    await session.execute(update(Message).where(Message.id == message_id).values(sent_at=now))
-                if values["state"] == "failed":
-                    log.warning("outbox row failed", extra={"outbox_id": outbox_id, "error": result.error})
-                    if result.tell_coach or result.status == "retry":  # retries ran out: tell a person too
-                        await records.tell_coach_unreachable(session, identity_id, result.error or "failed")
-                    if result.unreachable:
-                        await session.execute(
-                            update(ChannelIdentity).where(ChannelIdentity.id == identity_id)
-                            .values(unreachable=True, unreachable_reason=(result.error or "")[:300]))
+                if result.status != "sent":
+                    await self._record_unsent(session, outbox_id, result, attempts[outbox_id], now)
+
+    async def _record_unsent(self, session: AsyncSession, outbox_id: int, result: SendResult, attempts: int,
+                             now: datetime) -> None:
+        """Put a row back for a retry, release it, or end it as failed (telling a person)."""
+        values: dict[str, Any]
+        if result.status == "release":
+            values = {"state": "pending", "claimed_by": None, "claimed_until": None,
+                      "attempts": OutboxItem.attempts - 1}
+        elif result.status == "retry" and attempts < self.max_attempts:
+            wait = result.retry_after if result.retry_after is not None else backoff_seconds(attempts)
+            values = {"state": "pending", "claimed_by": None, "claimed_until": None,
+                      "next_attempt_at": now + timedelta(seconds=wait), "last_error": (result.error or "")[:500]}
+        else:
+            values = {"state": "failed", "claimed_until": None,
+                      "last_error": (result.error or "too many attempts")[:500]}
+        changed = await session.execute(
+            update(OutboxItem).where(OutboxItem.id == outbox_id, OutboxItem.claimed_by == self.worker_id,
+                                     OutboxItem.state == "sending").values(**values)
+            .returning(OutboxItem.identity_id))
+        identity_id = changed.scalar_one_or_none()
+        if identity_id is None or values["state"] != "failed":
+            return  # retried, released, or the lease ran out and another worker holds the row now
+        log.warning("outbox row failed", extra={"outbox_id": outbox_id, "error": result.error})
+        if result.tell_coach or result.status == "retry":  # retries ran out: tell a person too
+            await records.tell_coach_unreachable(session, identity_id, result.error or "failed")
+        if result.unreachable:
+            await session.execute(update(ChannelIdentity).where(ChannelIdentity.id == identity_id)
+                                  .values(unreachable=True, unreachable_reason=(result.error or "")[:300]))

@@ -104,7 +104,9 @@ class TelegramChannel:
         self.public_base_url = public_base_url.rstrip("/")
         self.webhook_secret = webhook_secret
         self.pacer = ChannelPacer(global_rate, per_chat_rate, per_chat_burst)
-        builder = Application.builder().token(token).base_url(base_url)
+        # PTB's default pool has one connection: every send would queue behind the previous one.
+        builder = (Application.builder().token(token).base_url(base_url)
+                   .connection_pool_size(64).pool_timeout(10.0))
         if self.webhook:
             builder = builder.updater(None)
         self.app = builder.build()
