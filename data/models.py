@@ -242,3 +242,92 @@ class AuditLog(Base):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(80))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class KaartRecord(Base):
+    """One sociale-kaart entry as stored: the validated entry (`KaartEntry`) as JSON, keyed by its id."""
+
+    __tablename__ = "kaart_entry"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order in the seed/export file
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="system")  # "seed", "coach:<id>", …
+
+
+class FaqRecord(Base):
+    """One FAQ entry as stored: the validated entry (`FaqEntry`) as JSON, keyed by its id."""
+
+    __tablename__ = "faq_entry"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="system")
+
+
+class ContentVersion(Base):
+    """A single row whose counter goes up with every content change, so caches notice deletions too."""
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A question the bot could not answer, for the redactie: the text only, never who asked it.
+
+    There is deliberately no jongere, conversation or channel column. Equal questions (same
+    normalised text) share one row and count up.
+    """
+
+    __tablename__ = "onbeantwoorde_vraag"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the normalised text
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5), default="nl")
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Note(Base):
+    """A private note of a coach about a jongere (optionally about one ticket); never sent to the jongere."""
+
+    __tablename__ = "note"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"), default=None)
+    coach_id: Mapped[int] = mapped_column(ForeignKey("coach.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in console session; the cookie holds the token, the table only its sha256."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie token
+    coach_id: Mapped[int] = mapped_column(ForeignKey("coach.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class LoginFailure(Base):
+    """Failed console logins per e-mail address and IP (both only as a sha256), for the slow-down."""
+
+    __tablename__ = "login_failure"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)

@@ -108,8 +108,8 @@ async def run_intent(ctx: TurnContext) -> None:
     elif intent == "privacy_verwijderen":
         ctx.say(ctx.t("privacy_delete"), [ctx.button("menu_mens", "menu:mens"),
                                            ctx.button("menu_button", "menu:menu")])
-    elif intent == "afmelden":
-        await run_command(ctx, "stop")
+    elif intent == "afmelden":  # free text that sounds like stopping: ask first, "stop" itself is final
+        ctx.say(ctx.t("stop_confirm"), [ctx.button("stop_yes", "cmd:stop"), ctx.button("stop_no", "menu:menu")])
     else:
         await answer_question(ctx)
 

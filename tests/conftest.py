@@ -118,7 +118,9 @@ def nlu_engine():  # type: ignore[no-untyped-def]
 async def runtime(db_url: str, nlu_engine) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
     """Yield a runtime on the test database with a CollectingChannel named `test` (sender not looping)."""
     from bot.wiring import crisis_check_for
+    from flows import kaart_answers
 
+    kaart_answers.install()
     rt = Runtime(Settings(database_url=db_url, outbox_poll_seconds=0.05), nlu=nlu_engine,
                  crisis_check=crisis_check_for(nlu_engine))
     rt.add_channel(CollectingChannel("test"))

@@ -199,3 +199,16 @@ async def test_pending_outbox_is_sent_after_a_crash(runtime):
     async with runtime.db.session() as s:
         states = set((await s.execute(select(OutboxItem.state))).scalars())
     assert states == {"sent"}
+
+
+async def test_free_text_that_sounds_like_stopping_asks_first(runtime):
+    chat = Chat(runtime)
+    await chat.send("hoi")
+    await chat.send("", payload="lang:nl")
+    replies = await chat.send("ik wil geen berichten meer ontvangen")
+    assert payloads(replies) == ["cmd:stop", "menu:menu"]
+    async with runtime.db.session() as s:
+        assert (await s.execute(select(ChannelIdentity.opted_out))).scalar_one() is False
+    await chat.send("1")
+    async with runtime.db.session() as s:
+        assert (await s.execute(select(ChannelIdentity.opted_out))).scalar_one() is True
