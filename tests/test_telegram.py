@@ -126,7 +126,7 @@ async def test_long_reply_is_split_at_paragraphs(fake_tg):
     channel = TelegramChannel(TOKEN, ignore, base_url=f"{fake_tg.base_url}/bot", per_chat_burst=10)
     await channel.app.initialize()
     try:
-        paragraphs = [("Alinea %d. " % i) + "woord " * 150 for i in range(6)]
+        paragraphs = [f"Alinea {i}. " + "woord " * 150 for i in range(6)]
         text = "\n\n".join(paragraphs)
         assert len(text) > 5000
         result = await channel.send(OutboundItem(1, 1, "telegram:8", Reply(text), "reply", 1))

@@ -55,7 +55,7 @@ async def inbound(client, fake, body="hoi", sid=None, token=None, **extra):
 
 
 async def test_signed_message_gets_twiml_at_once_and_a_reply_through_rest(wa, fake_twilio):
-    rt, client = wa
+    _, client = wa
     r = await inbound(client, fake_twilio, "hoi")
     assert r.status_code == 200 and "<Response>" in r.text
     sent = await fake_twilio.wait_for_sent(2, to=JONGERE)
@@ -88,7 +88,7 @@ async def test_same_message_sid_twice_gives_one_reply(wa, fake_twilio):
 
 
 async def test_quick_reply_button_payload_round_trip(wa, fake_twilio):
-    rt, client = wa
+    _, client = wa
     await inbound(client, fake_twilio, "hoi")
     await fake_twilio.wait_for_sent(2, to=JONGERE)
     await inbound(client, fake_twilio, "English", button_payload="lang:en", button_text="English")
@@ -177,7 +177,7 @@ async def test_status_callback_updates_the_outbox_row(wa, fake_twilio):
 
 
 async def test_429_from_twilio_is_retried(wa, fake_twilio):
-    rt, client = wa
+    _, client = wa
     fake_twilio.fail_next(429, 20429)
     await inbound(client, fake_twilio, "hoi")
     sent = await fake_twilio.wait_for_sent(2, to=JONGERE, timeout=10)
