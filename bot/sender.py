@@ -92,8 +92,14 @@ class OutboxSender:
                             results[later.id] = SendResult("release")
                         return
 
-        await asyncio.gather(*(send_in_order(q) for q in per_identity.values()))
-        await self._record(results, [item for item, _ in items])
+        try:
+            await asyncio.gather(*(send_in_order(q) for q in per_identity.values()))
+        finally:
+            # Also when stopped or cancelled halfway: store what went out and hand back the rest at once,
+            # so a restarted sender neither sends a message twice nor waits for the lease.
+            for item, _ in items:
+                results.setdefault(item.id, SendResult("release"))
+            await asyncio.shield(self._record(results, [item for item, _ in items]))
         delivered: dict[str, list[OutboundItem]] = defaultdict(list)
         for item, channel in items:
             if results[item.id].status == "sent":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -81,3 +83,33 @@ async def test_too_many_attempts_end_in_failed(runtime):
     async with runtime.db.session() as s:
         first = (await s.execute(select(OutboxItem).order_by(OutboxItem.id).limit(1))).scalar_one()
     assert first.state == "failed" and first.attempts == 3
+
+
+class SlowChannel(CollectingChannel):
+    """Takes a while per message, so a sender can be killed halfway through a batch."""
+
+    async def send(self, item):
+        await asyncio.sleep(0.05)
+        return await super().send(item)
+
+
+async def test_sender_killed_mid_batch_resumes_without_duplicates(runtime):
+    for n in range(6):
+        await _queue(runtime, f"test:k{n}")  # 12 rows: welcome + language choice each
+    slow = SlowChannel("test")
+    first = OutboxSender(runtime.db, {"test": slow}, concurrency=2)
+    task = asyncio.create_task(first.drain_once())
+    await asyncio.sleep(0.12)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert 0 < len(slow.sent) < 12
+    fresh = CollectingChannel("test")
+    second = OutboxSender(runtime.db, {"test": fresh})
+    while await second.drain_once():
+        pass
+    delivered = [i.id for i in slow.sent] + [i.id for i in fresh.sent]
+    assert sorted(delivered) == sorted(set(delivered)) and len(delivered) == 12
+    for n in range(6):  # and each jongere got the welcome before the language choice
+        texts = slow.texts(f"test:k{n}") + fresh.texts(f"test:k{n}")
+        assert texts[0].startswith("Hoi!") and texts[1].startswith("In welke taal")
