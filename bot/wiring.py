@@ -45,12 +45,15 @@ def add_platform_channels(runtime: Runtime, settings: Settings) -> None:
     if settings.telegram_bot_token:
         from bot.channels.telegram import TelegramChannel
 
+        webhook = settings.telegram_mode == "webhook" or (settings.telegram_mode == "auto"
+                                                          and bool(settings.public_base_url))
         runtime.add_channel(TelegramChannel(
             settings.telegram_bot_token, runtime.dispatcher.handle, base_url=settings.telegram_api_base_url,
-            public_base_url=settings.public_base_url, webhook_secret=settings.telegram_webhook_secret,
+            public_base_url=settings.public_base_url if webhook else "",
+            webhook_secret=settings.telegram_webhook_secret,
             global_rate=settings.telegram_global_rate, per_chat_rate=settings.telegram_per_chat_rate,
             per_chat_burst=settings.telegram_per_chat_burst))
-        log.info("telegram channel on", extra={"mode": "webhook" if settings.public_base_url else "polling"})
+        log.info("telegram channel on", extra={"mode": "webhook" if webhook else "polling"})
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
         from bot.channels.whatsapp import WhatsAppChannel
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: str = ""
+    telegram_mode: str = Field(default="auto", description="auto (webhook when PUBLIC_BASE_URL is set), webhook "
+                                                          "or polling")
 
     telegram_global_rate: float = Field(default=30.0, description="messages/s per bot")
     telegram_per_chat_rate: float = Field(default=1.0, description="average messages/s per chat")
