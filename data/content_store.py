@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Select, delete, func, select
@@ -174,18 +174,7 @@ async def save_kaart_entry(session: AsyncSession, entry: KaartEntry, actor: str)
     problems = validate_content([entry], [])
     if problems:
         raise ValueError("; ".join(problems))
-    record = await session.get(KaartRecord, entry.id)
-    now = utcnow()
-    if record is None:
-        session.add(KaartRecord(id=entry.id, data=entry.model_dump(mode="json"),
-                                position=await _next_position(session, KaartRecord), updated_at=now,
-                                updated_by=actor))
-        _audit(session, actor, "kaart_created", "kaart_entry", entry.id)
-    else:
-        record.data, record.updated_at, record.updated_by = entry.model_dump(mode="json"), now, actor
-        _audit(session, actor, "kaart_updated", "kaart_entry", entry.id)
-    await _bump_version(session)
-    await session.flush()
+    await _upsert(session, KaartRecord, entry, actor, "kaart")
 
 
 async def save_faq_entry(session: AsyncSession, entry: FaqEntry, actor: str) -> None:
@@ -194,16 +183,22 @@ async def save_faq_entry(session: AsyncSession, entry: FaqEntry, actor: str) -> 
     problems = [p for p in validate_content(kaart, [entry]) if p.startswith("faq[")]
     if problems:
         raise ValueError("; ".join(problems))
-    record = await session.get(FaqRecord, entry.id)
+    await _upsert(session, FaqRecord, entry, actor, "faq")
+
+
+async def _upsert(session: AsyncSession, model: type[KaartRecord] | type[FaqRecord], entry: KaartEntry | FaqEntry,
+                  actor: str, kind: str) -> None:
+    """Write a validated entry as a new or replaced row, audit it and bump the content version."""
+    record = cast("KaartRecord | FaqRecord | None", await session.get(model, entry.id))
     now = utcnow()
+    data = entry.model_dump(mode="json")
     if record is None:
-        session.add(FaqRecord(id=entry.id, data=entry.model_dump(mode="json"),
-                              position=await _next_position(session, FaqRecord), updated_at=now,
-                              updated_by=actor))
-        _audit(session, actor, "faq_created", "faq_entry", entry.id)
+        session.add(model(id=entry.id, data=data, position=await _next_position(session, model), updated_at=now,
+                          updated_by=actor))
+        _audit(session, actor, f"{kind}_created", f"{kind}_entry", entry.id)
     else:
-        record.data, record.updated_at, record.updated_by = entry.model_dump(mode="json"), now, actor
-        _audit(session, actor, "faq_updated", "faq_entry", entry.id)
+        record.data, record.updated_at, record.updated_by = data, now, actor
+        _audit(session, actor, f"{kind}_updated", f"{kind}_entry", entry.id)
     await _bump_version(session)
     await session.flush()
 
