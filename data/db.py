@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from data import sqlite_inline
+
 
 def async_url(url: str) -> str:
     """Return `url` with the async driver this project uses for its database."""
@@ -56,6 +58,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if self.is_sqlite:
+            database = make_url(url).database or ":memory:"
+            kwargs["async_creator"] = sqlite_inline.creator(database)
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
