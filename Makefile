@@ -6,10 +6,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+	command -v npm || (apt-get update && apt-get install -y npm)
+	npm install --no-audit --no-fund
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -34,4 +37,4 @@ bench: install
 	$(BIN)/python bench/turns.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules

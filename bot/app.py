@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bot.channels.webchat import WebChatRoutes
 from bot.runtime import Runtime
-from coach_console.app import routes as console_routes
+from coach_console.app import console_routes
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +44,5 @@ def build_app(runtime: Runtime) -> Starlette:
             await runtime.stop()
 
     routes = [Route("/", home), Route("/healthz", healthz), *WebChatRoutes(runtime).routes(),
-              *runtime.routes(), *console_routes]
+              *runtime.routes(), *console_routes(runtime)]
     return Starlette(routes=routes, lifespan=lifespan)

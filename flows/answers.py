@@ -32,11 +32,18 @@ async def continue_flow(ctx: TurnContext) -> bool:
     return handler is not None and await handler(ctx)
 
 
-async def answer_question(ctx: TurnContext) -> None:
-    """Answer the jongere's question, or say kindly that we cannot and offer the menu and a person."""
+async def try_answers(ctx: TurnContext) -> bool:
+    """Let the answer sources answer; True when one did."""
     for answerer in _answerers:
         if await answerer(ctx):
-            return
+            return True
+    return False
+
+
+async def answer_question(ctx: TurnContext) -> None:
+    """Answer the jongere's question, or say kindly that we cannot and offer the menu and a person."""
+    if await try_answers(ctx):
+        return
     if not ctx.payload:  # the question text only, never who asked it
         await record_unanswered(ctx.session, ctx.text, ctx.lang)
     fallback(ctx)

@@ -150,18 +150,19 @@ class KaartIndex:
         if vectorizer is None or not query or not has_letters(query):
             return {}
         scores = (self._matrices[key] @ vectorizer.transform([query]).T).toarray().ravel()  # type: ignore[operator]
-        names = self._name_mentions(text)
+        names = self.name_mentions(text)
         return {e.id: max(float(s), 1.0 if e.id in names else 0.0)
                 for e, s in zip(self.entries, np.asarray(scores), strict=True)}
 
-    def _name_mentions(self, text: str) -> set[str]:
+    def name_mentions(self, text: str) -> set[str]:
         """Return the ids of entries whose name (4+ letters) the text contains as words."""
         padded = f" {' '.join(words(text))} "
         found: set[str] = set()
         for entry in self.entries:
-            name = " ".join(words(entry.naam))
-            if len(name) >= 4 and f" {name} " in padded:
-                found.add(entry.id)
+            short = re.split(r"\s[(–-]|\s\(|\(", entry.naam, maxsplit=1)[0]  # "Flevodrome (erkend …)"
+            for name in {" ".join(words(entry.naam)), " ".join(words(short))}:
+                if len(name) >= 4 and f" {name} " in padded:
+                    found.add(entry.id)
         return found
 
     def position(self, entry: KaartEntry) -> int:

@@ -193,6 +193,9 @@ def plan(content: Content, text: str, *, nlu: NluResult | None, age: int | None,
     """Decide the answer to a question: FAQ or topic, the entries in order, and whether to ask the age."""
     topics, confidence = topics_of(nlu, text)
     match = content.faq_index.best(text, topics)
+    named = content.kaart_index.name_mentions(text)
+    if match is not None and named and not named & set(match.entry.kaart):
+        match = None  # "wat kan Flevodrome voor mij doen?" is about Flevodrome, not a general FAQ
     if match is not None and (match.strong or match.score >= confidence):
         linked = [content.by_id[i] for i in match.entry.kaart if i in content.by_id]
         kept = filter_linked(linked, age, text, all_ages_only=age_refused)

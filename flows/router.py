@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flows import consent, handoff, menu
-from flows.answers import answer_question, continue_flow
+from flows.answers import answer_question, continue_flow, try_answers
 from flows.context import TurnContext
 
 COMMANDS = {
@@ -14,6 +14,7 @@ COMMANDS = {
     "stop": "stop", "/stop": "stop", "afmelden": "stop", "unsubscribe": "stop",
     "privacy": "privacy", "/privacy": "privacy",
 }
+QUESTION = re.compile(r"\?|^\s*(wat|wie|waar|hoe|kan|kun|mag|welke|what|who|where|how|can)\b", re.IGNORECASE)
 GREETING_ONLY = re.compile(r"^(hoi+|hey+|hi+|hallo+|hello|yo+|goedemiddag|goedemorgen|goedenavond|"
                            r"dag|heey+|hee+|salam|salaam|/start)[\s!.,]*$", re.IGNORECASE)
 
@@ -100,7 +101,9 @@ async def run_intent(ctx: TurnContext) -> None:
     elif intent == "mens_spreken":
         await handoff.to_person(ctx)
     elif intent == "intake_starten":
-        await start_aanmelden(ctx)
+        # "wat kan Flevodrome voor mij doen?" reads like signing up, but is a question: answer it first.
+        if not (QUESTION.search(ctx.text) and await try_answers(ctx)):
+            await start_aanmelden(ctx)
     elif intent in ("afspraak_maken", "afspraak_wijzigen"):
         await run_menu_choice(ctx, "afspraak")
     elif intent == "privacy_inzien":

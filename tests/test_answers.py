@@ -340,3 +340,19 @@ async def test_without_content_the_bot_still_answers_kindly(runtime):
     assert "begrijp ik nog niet" in text_of(replies)
     async with runtime.db.session() as s:
         assert (await s.execute(select(func.count(UnansweredQuestion.id)))).scalar_one() == 1
+
+
+async def test_a_question_about_an_organisation_is_answered_not_taken_as_sign_up(runtime):
+    from data.content_store import seed_if_empty
+    from tests.helpers import Chat, text_of
+
+    async with runtime.db.transaction() as session:
+        await seed_if_empty(session)
+    chat = Chat(runtime, identity="test:org-question")
+    await chat.send("hoi")
+    await chat.send("", payload="lang:nl")
+    replies = await chat.send("wat kan flevodrome voor mij doen?")
+    if "Hoe oud" in text_of(replies):  # Flevodrome has an age limit, so the age comes first
+        replies = await chat.send("20")
+    assert "Flevodrome" in text_of(replies)
+    assert "consent:ja" not in [b.payload for r in replies for b in r.buttons]

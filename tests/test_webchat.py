@@ -40,7 +40,8 @@ async def test_page_and_health(client):
     assert (await client.get("/chat/static/chat.js")).status_code == 200
     health = await client.get("/healthz")
     assert health.json()["status"] == "ok"
-    assert (await client.get("/console")).status_code == 200
+    console = await client.get("/console/", follow_redirects=False)  # the console asks for a login first
+    assert console.status_code == 303 and console.headers["location"].startswith("/console/login")
 
 
 async def test_new_session_gets_the_welcome_and_can_pick_a_language(client):
