@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -36,6 +37,7 @@ from coach_console.access import ROLE_NAMES, may
 from coach_console.config import ConsoleSettings
 from coach_console.hub import Hub
 from coach_console.sla import sla_status
+from data import link_codes
 from data.accounts import hasher
 from data.content import ONDERWERPEN, FaqEntry
 from data.content_store import list_unanswered, load_all, save_faq_entry
@@ -198,6 +200,11 @@ class Console:
             Route("/inhoud/faq/{faq_id}", self.save_faq, methods=["POST"]),
             Route("/cijfers", self.metrics_page, methods=["GET"]),
             Route("/cijfers.csv", self.metrics_csv, methods=["GET"]),
+            # --- Telegram koppelen (link codes) ---
+            Route("/jongeren/{jongere_id:int}/telegram", self.issue_link_code, methods=["POST"]),
+            Route("/jongeren/{jongere_id:int}/telegram/{code_id:int}/intrekken", self.revoke_link_code,
+                  methods=["POST"]),
+            # --- end Telegram koppelen ---
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
         ]
 
@@ -411,9 +418,10 @@ class Console:
         async with self.db.session() as session:
             rows = await service.inbox(session, me, self.settings)
             stamp = await service.inbox_stamp(session, me)
+            open_count = await service.open_ticket_count(session, me)
         safety = {lang: self.runtime.texts.get(lang, "crisis") for lang in {r.language for r in rows
                                                                           if r.kind == "crisis"}}
-        return {"rows": rows, "safety": safety, "open_count": len(rows), "inbox_stamp": stamp}
+        return {"rows": rows, "safety": safety, "open_count": open_count, "inbox_stamp": stamp}
 
     async def inbox_page(self, request: Request) -> Response:
         """Show the open tickets, most urgent first; the list refreshes itself."""
@@ -631,12 +639,13 @@ class Console:
             if jongere is None:
                 raise HTTPException(404)
             found = await service.dossier(session, jongere)
+            link_values = await self._link_code_values(session, request, jongere.id)
             service.audit(session, me, "dossier_viewed", "jongere", jongere_id)
         return self.render(request, "dossier.html", {
             "title": f"Dossier {service.jongere_label(jongere.id, jongere.display_name)}", "d": found,
             "jongere_name": service.jongere_label(jongere.id, jongere.display_name),
             "kind_names": service.KIND_NAMES, "state_names": service.STATE_NAMES,
-            "channel_names": service.CHANNEL_NAMES})
+            "channel_names": service.CHANNEL_NAMES, **link_values})
 
     # --- content (redactie) --------------------------------------------------------------------------
 
@@ -748,6 +757,67 @@ class Console:
             figures = await metrics_mod.collect(session, me)
         return Response(metrics_mod.to_csv(figures), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="cijfers.csv"'})
+
+    # --- Telegram koppelen (link codes) ---------------------------------------------------------------
+    # A begeleider makes a one-time code in the dossier; the jongere opens t.me/<bot>?start=<code> (or
+    # sends "/start <code>"), and the bot connects that Telegram chat to this jongere (flows/linking.py).
+
+    LINK_NOTICES: Final = {
+        "telegram-code": ("ok", "Er is een Telegram-code gemaakt. Geef de link of de code aan de jongere."),
+        "telegram-ingetrokken": ("ok", "De code is ingetrokken. Hij werkt niet meer."),
+        "telegram-niet-open": ("info", "Deze code was al gebruikt, verlopen of ingetrokken."),
+    }
+
+    def _telegram_link(self, code: str) -> str | None:
+        """Return the t.me deep link for a code, or None when no bot username is set."""
+        from urllib.parse import quote
+
+        username = self.runtime.settings.telegram_bot_username.strip().lstrip("@")
+        return f"https://t.me/{quote(username, safe='')}?start={code}" if username else None
+
+    async def _link_code_values(self, session: AsyncSession, request: Request, jongere_id: int) -> dict[str, Any]:
+        """Return the dossier's open link codes (with link and maker) and this block's notice, if any."""
+        codes = await link_codes.open_codes(session, jongere_id)
+        makers: dict[int, str] = {}
+        if codes:
+            makers = {cid: name for cid, name in (await session.execute(select(Coach.id, Coach.name).where(
+                Coach.id.in_({c.created_by for c in codes})))).all()}
+        newest = _int(request.query_params.get("code"))
+        values: dict[str, Any] = {"link_codes": [
+            {"id": c.id, "code": c.code, "link": self._telegram_link(c.code), "expires_at": c.expires_at,
+             "created_at": c.created_at, "maker": makers.get(c.created_by, "een collega"), "new": c.id == newest}
+            for c in codes]}
+        found = self.LINK_NOTICES.get(request.query_params.get("melding") or "")
+        if found is not None:
+            values["notice"] = {"level": found[0], "text": found[1]}
+        return values
+
+    async def issue_link_code(self, request: Request) -> Response:
+        """Make a one-time code that connects a Telegram chat to this jongere; back to the dossier."""
+        me = await self.require(request, "chats")
+        await self.form(request)
+        jongere_id = request.path_params["jongere_id"]
+        async with self.db.transaction() as session:
+            if await service.visible_jongere(session, me, jongere_id) is None:
+                raise HTTPException(404)
+            link = await link_codes.issue_code(session, jongere_id, me.id)
+        log.info("link code issued", extra={"jongere_id": jongere_id, "link_code_id": link.id})
+        return RedirectResponse(f"{PREFIX}/jongeren/{jongere_id}?melding=telegram-code&code={link.id}#telegram",
+                                status_code=303)
+
+    async def revoke_link_code(self, request: Request) -> Response:
+        """End an open code of this jongere at once; back to the dossier."""
+        me = await self.require(request, "chats")
+        await self.form(request)
+        jongere_id, code_id = request.path_params["jongere_id"], request.path_params["code_id"]
+        async with self.db.transaction() as session:
+            if await service.visible_jongere(session, me, jongere_id) is None:
+                raise HTTPException(404)
+            done = await link_codes.revoke_code(session, jongere_id, code_id, me.id)
+        notice = "telegram-ingetrokken" if done else "telegram-niet-open"
+        return RedirectResponse(f"{PREFIX}/jongeren/{jongere_id}?melding={notice}#telegram", status_code=303)
+
+    # --- end Telegram koppelen ------------------------------------------------------------------------
 
 
 def console_routes(runtime: ConsoleRuntime, settings: ConsoleSettings | None = None) -> list[BaseRoute]:

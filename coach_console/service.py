@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -102,7 +102,7 @@ def _open_tickets_query(coach: Coach) -> Any:
 
 
 async def inbox(session: AsyncSession, coach: Coach, settings: ConsoleSettings,
-                now: datetime | None = None, limit: int = 300) -> list[InboxRow]:
+                now: datetime | None = None, limit: int = 100) -> list[InboxRow]:
     """Return the open tickets this coach may see: most urgent first, then longest waiting."""
     now = now or utcnow()
     rows = (await session.execute(_open_tickets_query(coach)
@@ -117,12 +117,24 @@ async def inbox(session: AsyncSession, coach: Coach, settings: ConsoleSettings,
 
 
 async def inbox_stamp(session: AsyncSession, coach: Coach) -> str:
-    """Return a short fingerprint of this coach's open tickets; it changes whenever the inbox would."""
-    rows = (await session.execute(
-        select(Ticket.id, Ticket.state, Ticket.priority, Ticket.assigned_coach_id, Ticket.first_response_at)
+    """Return a short fingerprint of this coach's open tickets; it changes whenever the inbox would.
+
+    Aggregates only, so it stays cheap with thousands of open tickets.
+    """
+    row = (await session.execute(
+        select(func.count(Ticket.id), func.max(Ticket.id), func.sum(Ticket.priority),
+               func.sum(func.coalesce(Ticket.assigned_coach_id, 0)), func.count(Ticket.first_response_at),
+               func.sum(case((Ticket.state == "in_progress", Ticket.id), else_=0)))
         .join(Jongere, Jongere.id == Ticket.jongere_id)
-        .where(Ticket.state.in_(OPEN_STATES), sees_jongere(coach)).order_by(Ticket.id))).all()
-    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()[:16]
+        .where(Ticket.state.in_(OPEN_STATES), sees_jongere(coach)))).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
+
+
+async def open_ticket_count(session: AsyncSession, coach: Coach) -> int:
+    """Return how many open tickets this coach may see (the inbox shows the most urgent part)."""
+    return int((await session.execute(
+        select(func.count(Ticket.id)).join(Jongere, Jongere.id == Ticket.jongere_id)
+        .where(Ticket.state.in_(OPEN_STATES), sees_jongere(coach)))).scalar_one())
 
 
 # --- one ticket -------------------------------------------------------------------------------------
