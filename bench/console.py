@@ -20,15 +20,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+import httpx
+from sqlalchemy import insert
 
-from bot.app import build_app  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from data.accounts import add_coach  # noqa: E402
-from data.migrate import upgrade  # noqa: E402
-from data.models import ChannelIdentity, Conversation, Jongere, Message, Ticket, utcnow  # noqa: E402
-from data.settings import Settings  # noqa: E402
+from bot.app import build_app
+from bot.runtime import Runtime
+from data.accounts import add_coach
+from data.migrate import upgrade
+from data.models import ChannelIdentity, Conversation, Jongere, Message, Ticket, utcnow
+from data.settings import Settings
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
