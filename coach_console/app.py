@@ -32,18 +32,20 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coach_console import metrics as metrics_mod
-from coach_console import security, service
+from coach_console import redactie, security, service
 from coach_console.access import ROLE_NAMES, may
 from coach_console.config import ConsoleSettings
+from coach_console.content_pages import ContentPages
 from coach_console.hub import Hub
-from coach_console.sla import sla_status
+from coach_console.sla import answer_deadline, sla_status
 from data import link_codes
 from data.accounts import hasher
 from data.content import ONDERWERPEN, FaqEntry
-from data.content_store import list_unanswered, load_all, save_faq_entry
+from data.content_store import delete_unanswered, list_unanswered, load_all, save_faq_entry
 from data.db import Database
 from data.models import Coach, FaqRecord, utcnow
 from data.settings import Settings
+from flows import handoff
 from flows.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,9 @@ class Console:
             Route("/inhoud/test", self.content_test, methods=["GET"]),
             Route("/inhoud/faq/{faq_id}", self.faq_page, methods=["GET"]),
             Route("/inhoud/faq/{faq_id}", self.save_faq, methods=["POST"]),
+            # --- content editing for the redactie: sociale kaart, versions, onbeantwoorde vragen ---
+            *ContentPages(self).routes(),
+            # --- end content editing ---
             Route("/cijfers", self.metrics_page, methods=["GET"]),
             Route("/cijfers.csv", self.metrics_csv, methods=["GET"]),
             # --- Telegram koppelen (link codes) ---
@@ -693,6 +698,8 @@ class Console:
         values = self._faq_form(None, form)
         if faq_id != "nieuw":
             values["id"] = faq_id
+        handled = [int(v) for v in form.getlist("afgehandeld") if isinstance(v, str) and v.isdigit()
+                   and len(v) < 18][:50]
         errors: list[str] = []
         try:
             entry = FaqEntry.model_validate({
@@ -706,15 +713,19 @@ class Console:
         else:
             try:
                 async with self.db.transaction() as session:
-                    if faq_id == "nieuw" and await session.get(FaqRecord, entry.id) is not None:
-                        raise ValueError(f"er bestaat al een FAQ met id {entry.id!r}")
+                    existing = await session.get(FaqRecord, entry.id)
+                    if faq_id == "nieuw" and existing is not None:
+                        raise ValueError(f"Er bestaat al een FAQ met de korte naam '{entry.id}'. Kies een andere.")
+                    if faq_id != "nieuw" and existing is None:
+                        raise HTTPException(404)
                     await save_faq_entry(session, entry, service.actor(me))
+                    await delete_unanswered(session, handled)  # the questions this FAQ now answers
             except ValueError as exc:
-                errors = [part.strip() for part in str(exc).split(";")]
+                errors = [problem.text for problem in redactie.dutch_all(str(exc))]
         if errors:
             return self.render(request, "faq_edit.html", {"title": "FAQ bewerken", "new": faq_id == "nieuw",
                                                           "f": values, "topics": sorted(ONDERWERPEN),
-                                                          "errors": errors}, status=400)
+                                                          "errors": errors, "handled": handled}, status=400)
         return RedirectResponse(f"{PREFIX}/inhoud/faq/{entry.id}?melding=opgeslagen", status_code=303)
 
     async def content_test(self, request: Request) -> Response:
@@ -821,8 +832,10 @@ class Console:
 
 
 def console_routes(runtime: ConsoleRuntime, settings: ConsoleSettings | None = None) -> list[BaseRoute]:
-    """Return the routes that put the console under /console."""
+    """Return the routes that put the console under /console; the bot then promises answer times."""
     console = Console(runtime, settings)
+    norm = console.settings
+    handoff.set_deadline_source(lambda kind, opened: answer_deadline(kind, opened, norm))
 
     async def bare(request: Request) -> Response:
         """Send /console to /console/."""

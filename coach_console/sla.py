@@ -70,3 +70,24 @@ def sla_status(kind: str, created_at: datetime, first_response_at: datetime | No
     if used >= 0.75:
         return SlaStatus(waited, norm_text, "bijna", "bijna te laat")
     return SlaStatus(waited, norm_text, "ok", "op tijd")
+
+
+def answer_deadline(kind: str, created_at: datetime, settings: ConsoleSettings) -> datetime:
+    """Return the local moment by which a first answer is due: the norm counted in working hours."""
+    zone = ZoneInfo(settings.timezone)
+    if kind == "crisis":
+        return created_at.astimezone(zone) + timedelta(minutes=settings.sla_crisis_minutes)
+    left = settings.sla_first_answer_hours * 3600
+    moment = created_at.astimezone(zone)
+    for _ in range(60):  # at most two months of days, however the working days are set
+        day = moment.date()
+        if day.weekday() in settings.work_days:
+            open_at = datetime(day.year, day.month, day.day, settings.work_start_hour, tzinfo=zone)
+            close_at = datetime(day.year, day.month, day.day, settings.work_end_hour, tzinfo=zone)
+            start = max(moment, open_at)
+            if start < close_at:
+                if (close_at - start).total_seconds() >= left:
+                    return start + timedelta(seconds=left)
+                left -= (close_at - start).total_seconds()
+        moment = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(days=1)
+    return moment
