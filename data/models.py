@@ -331,3 +331,17 @@ class LoginFailure(Base):
     first_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LinkCode(Base):
+    """A one-time code a coach gives a jongere to connect another channel (Telegram) to their dossier."""
+
+    __tablename__ = "link_code"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # A-Za-z0-9_-, as Telegram's /start allows
+    jongere_id: Mapped[int] = mapped_column(ForeignKey("jongere.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("coach.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     telegram_mode: str = Field(default="auto", description="auto (webhook when PUBLIC_BASE_URL is set), webhook "
                                                           "or polling")
+    telegram_bot_username: str = Field(default="", description="the bot's @username (with or without @), for "
+                                                               "t.me links in the console; empty = code only")
 
     telegram_global_rate: float = Field(default=30.0, description="messages/s per bot")
     telegram_per_chat_rate: float = Field(default=1.0, description="average messages/s per chat")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flows import consent, handoff, menu
+from flows import consent, handoff, linking, menu
 from flows.answers import answer_question, continue_flow, try_answers
 from flows.context import TurnContext
 
@@ -122,6 +122,10 @@ async def run_turn(ctx: TurnContext) -> None:
     resolve_option(ctx)
     if ctx.truncated:
         ctx.say(ctx.t("truncated", limit=ctx.truncated))
+    code = linking.start_code(ctx)
+    if code is not None and command_of(ctx) == "start":  # `/start <code>`: connect this chat to a known jongere
+        await linking.link_with_code(ctx, code)
+        return
     if ctx.is_new:
         menu.welcome(ctx)
         if ctx.text.strip() and not ctx.payload and command_of(ctx) is None \
