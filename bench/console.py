@@ -39,7 +39,7 @@ async def fill(rt: Runtime, tickets: int, messages: int) -> tuple[int, int]:
     """Create `tickets` jongeren with an open ticket each, and one jongere with `messages` messages."""
     now = utcnow()
     async with rt.db.transaction() as s:
-        await add_coach(s, name="Bench", email="bench@example.org", role="teamleider", password=PASSWORD)
+        await add_coach(s, name="Bench", email="bench@example.org", role="begeleider", password=PASSWORD)
         jongeren = (await s.execute(insert(Jongere).returning(Jongere.id),
                                     [{"language": "nl", "created_at": now} for _ in range(tickets)])).scalars().all()
         identities = (await s.execute(insert(ChannelIdentity).returning(ChannelIdentity.id), [
