@@ -26,3 +26,5 @@ class ConsoleSettings(BaseSettings):
     login_failure_delay: float = Field(default=0.5, description="seconds every failed login waits")
     history_page_size: int = 50
     events_poll_seconds: float = Field(default=1.0, description="how often the live stream checks the database")
+    extra_examples_file: str = Field(default="", description="staff NLU examples (Rasa YAML); empty = "
+                                                          "nlu/data/extra_examples.yml, which the engine loads")

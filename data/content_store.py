@@ -39,9 +39,12 @@ from data.models import AuditLog, ContentVersion, FaqRecord, KaartRecord, Unansw
 
 __all__ = [
     "ContentStamp",
+    "content_change",
+    "content_history",
     "content_stamp",
     "delete_faq_entry",
     "delete_kaart_entry",
+    "delete_unanswered",
     "export_yaml",
     "list_unanswered",
     "load_all",
@@ -50,6 +53,7 @@ __all__ = [
     "save_kaart_entry",
     "scrub",
     "seed_if_empty",
+    "unanswered_by_ids",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,10 +93,11 @@ async def _bump_version(session: AsyncSession) -> None:
     await session.execute(stmt)
 
 
-def _audit(session: AsyncSession, actor: str, action: str, subject_type: str, subject_id: str) -> None:
-    """Note who changed which content record."""
+def _audit(session: AsyncSession, actor: str, action: str, subject_type: str, subject_id: str,
+           previous: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> None:
+    """Note who changed which content record, keeping the entry as it was before (the version history)."""
     session.add(AuditLog(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id,
-                         detail={}, at=utcnow()))
+                         detail={"previous": previous, **(extra or {})}, at=utcnow()))
 
 
 async def content_stamp(session: AsyncSession) -> ContentStamp:
@@ -169,38 +174,59 @@ async def _next_position(session: AsyncSession, model: type[KaartRecord] | type[
     return 0 if highest is None else int(highest) + 1
 
 
-async def save_kaart_entry(session: AsyncSession, entry: KaartEntry, actor: str) -> None:
-    """Create or replace one sociale-kaart entry (raises ValueError when it does not validate)."""
+async def save_kaart_entry(session: AsyncSession, entry: KaartEntry, actor: str,
+                           extra: dict[str, Any] | None = None) -> None:
+    """Create or replace one sociale-kaart entry (raises ValueError when it does not validate).
+
+    `extra` is added to the audit detail (e.g. which version a revert restored).
+    """
     problems = validate_content([entry], [])
     if problems:
         raise ValueError("; ".join(problems))
-    await _upsert(session, KaartRecord, entry, actor, "kaart")
+    await _upsert(session, KaartRecord, entry, actor, "kaart", extra)
 
 
-async def save_faq_entry(session: AsyncSession, entry: FaqEntry, actor: str) -> None:
+async def save_faq_entry(session: AsyncSession, entry: FaqEntry, actor: str,
+                         extra: dict[str, Any] | None = None) -> None:
     """Create or replace one FAQ entry; its kaart links must exist (raises ValueError otherwise)."""
     kaart, _ = await load_all(session)
     problems = [p for p in validate_content(kaart, [entry]) if p.startswith("faq[")]
     if problems:
         raise ValueError("; ".join(problems))
-    await _upsert(session, FaqRecord, entry, actor, "faq")
+    await _upsert(session, FaqRecord, entry, actor, "faq", extra)
 
 
 async def _upsert(session: AsyncSession, model: type[KaartRecord] | type[FaqRecord], entry: KaartEntry | FaqEntry,
-                  actor: str, kind: str) -> None:
-    """Write a validated entry as a new or replaced row, audit it and bump the content version."""
+                  actor: str, kind: str, extra: dict[str, Any] | None = None) -> None:
+    """Write a validated entry as a new or replaced row, audit it (with the old version) and bump the version."""
     record = cast("KaartRecord | FaqRecord | None", await session.get(model, entry.id))
     now = utcnow()
     data = entry.model_dump(mode="json")
     if record is None:
         session.add(model(id=entry.id, data=data, position=await _next_position(session, model), updated_at=now,
                           updated_by=actor))
-        _audit(session, actor, f"{kind}_created", f"{kind}_entry", entry.id)
+        _audit(session, actor, f"{kind}_created", f"{kind}_entry", entry.id, None, extra)
     else:
+        previous = dict(record.data)
         record.data, record.updated_at, record.updated_by = data, now, actor
-        _audit(session, actor, f"{kind}_updated", f"{kind}_entry", entry.id)
+        _audit(session, actor, f"{kind}_updated", f"{kind}_entry", entry.id, previous, extra)
     await _bump_version(session)
     await session.flush()
+
+
+async def content_history(session: AsyncSession, kind: str, entry_id: str, limit: int = 50) -> list[AuditLog]:
+    """Return the audited changes of one FAQ ("faq") or kaart ("kaart") entry, newest first."""
+    return list((await session.execute(
+        select(AuditLog).where(AuditLog.subject_type == f"{kind}_entry", AuditLog.subject_id == entry_id)
+        .order_by(AuditLog.id.desc()).limit(limit))).scalars())
+
+
+async def content_change(session: AsyncSession, kind: str, entry_id: str, change_id: int) -> AuditLog | None:
+    """Return one audited change of one entry, or None when it is not a change of that entry."""
+    change = await session.get(AuditLog, change_id)
+    if change is None or change.subject_type != f"{kind}_entry" or change.subject_id != entry_id:
+        return None
+    return change
 
 
 async def delete_kaart_entry(session: AsyncSession, entry_id: str, actor: str) -> bool:
@@ -209,22 +235,26 @@ async def delete_kaart_entry(session: AsyncSession, entry_id: str, actor: str) -
     linked = [f.id for f in faq if entry_id in f.kaart]
     if linked:
         raise ValueError(f"kaart[{entry_id}] is still linked from faq {', '.join(linked)}")
+    record = await session.get(KaartRecord, entry_id)
+    previous = dict(record.data) if record is not None else None
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         delete(KaartRecord).where(KaartRecord.id == entry_id))
     deleted = result.rowcount
     if deleted:
-        _audit(session, actor, "kaart_deleted", "kaart_entry", entry_id)
+        _audit(session, actor, "kaart_deleted", "kaart_entry", entry_id, previous)
         await _bump_version(session)
     return bool(deleted)
 
 
 async def delete_faq_entry(session: AsyncSession, entry_id: str, actor: str) -> bool:
     """Delete one FAQ entry."""
+    record = await session.get(FaqRecord, entry_id)
+    previous = dict(record.data) if record is not None else None
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         delete(FaqRecord).where(FaqRecord.id == entry_id))
     deleted = result.rowcount
     if deleted:
-        _audit(session, actor, "faq_deleted", "faq_entry", entry_id)
+        _audit(session, actor, "faq_deleted", "faq_entry", entry_id, previous)
         await _bump_version(session)
     return bool(deleted)
 
@@ -281,3 +311,21 @@ async def list_unanswered(session: AsyncSession, limit: int = 100) -> Sequence[U
                                              UnansweredQuestion.last_seen_at.desc(), UnansweredQuestion.id)
                                    .limit(limit))
     return result.scalars().all()
+
+
+async def unanswered_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[UnansweredQuestion]:
+    """Return the unanswered questions with these ids (unknown ids are left out), most asked first."""
+    if not ids:
+        return []
+    return list((await session.execute(
+        select(UnansweredQuestion).where(UnansweredQuestion.id.in_(list(ids)))
+        .order_by(UnansweredQuestion.count.desc(), UnansweredQuestion.id))).scalars())
+
+
+async def delete_unanswered(session: AsyncSession, ids: Sequence[int]) -> int:
+    """Remove handled unanswered questions; return how many rows went."""
+    if not ids:
+        return 0
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        delete(UnansweredQuestion).where(UnansweredQuestion.id.in_(list(ids))))
+    return int(result.rowcount or 0)

@@ -192,3 +192,37 @@ def test_scrub():
     assert scrub("bel +31 6 1234 5678 of 0612345678") == "bel [nummer] of [nummer]"
     assert scrub("ik ben 24 en woon in 1234AB") == "ik ben 24 en woon in [postcode]"
     assert scrub("ik heb 3 kinderen") == "ik heb 3 kinderen"
+
+
+async def test_every_save_and_delete_keeps_the_version_before_for_history_and_revert(seeded):
+    from data.content_store import content_change, content_history, delete_unanswered, unanswered_by_ids
+
+    first = KAART[0]
+    async with seeded.transaction() as s:
+        await save_kaart_entry(s, first.model_copy(update={"naam": "Twee"}), actor="coach:1")
+        await save_kaart_entry(s, first.model_copy(update={"naam": "Drie"}), actor="coach:2",
+                               extra={"reverted_from": 1})
+        await save_faq_entry(s, FAQ[0].model_copy(update={"id": "nieuw-id"}), actor="coach:1")
+    async with seeded.transaction() as s:
+        assert await delete_faq_entry(s, "nieuw-id", actor="coach:3")
+    async with seeded.session() as s:
+        history = await content_history(s, "kaart", first.id)
+        faq_history = await content_history(s, "faq", "nieuw-id")
+        assert await content_change(s, "faq", first.id, history[0].id) is None  # another kind
+        assert await content_change(s, "kaart", "other", history[0].id) is None  # another entry
+        assert (await content_change(s, "kaart", first.id, history[0].id)) is not None
+    assert [h.actor for h in history] == ["coach:2", "coach:1"]
+    assert history[1].detail["previous"] == first.model_dump(mode="json")
+    assert history[0].detail["previous"]["naam"] == "Twee" and history[0].detail["reverted_from"] == 1
+    assert [h.action for h in faq_history] == ["faq_deleted", "faq_created"]
+    assert faq_history[0].detail["previous"]["id"] == "nieuw-id" and faq_history[1].detail["previous"] is None
+    async with seeded.transaction() as s:
+        await record_unanswered(s, "waar kan ik sporten", "nl")
+        await record_unanswered(s, "hoe laat is het", "nl")
+    async with seeded.transaction() as s:
+        rows = (await s.execute(select(UnansweredQuestion).order_by(UnansweredQuestion.id))).scalars().all()
+        assert [q.text for q in await unanswered_by_ids(s, [rows[0].id, 999999])] == ["waar kan ik sporten"]
+        assert await delete_unanswered(s, [rows[0].id, 999999]) == 1
+        assert await delete_unanswered(s, []) == 0
+    async with seeded.session() as s:
+        assert [q.text for q in await list_unanswered(s)] == ["hoe laat is het"]

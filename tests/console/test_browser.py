@@ -119,6 +119,11 @@ async def test_jongere_asks_for_a_person_and_the_coach_answers_live(runtime):
 
                 await coach.get_by_role("link", name="Dossier van").click()
                 await expect(coach.get_by_role("heading", name="Kanalen en bereikbaarheid")).to_be_visible()
+                violations["dossier"] = await _axe(coach)
+                await coach.goto(server.url("/console/cijfers"))
+                await expect(coach.get_by_role("heading", name="Cijfers", exact=True)).to_be_visible()
+                violations["cijfers"] = await _axe(coach)
+                await coach.go_back()
                 if os.environ.get("CONSOLE_SCREENSHOTS"):
                     await coach.screenshot(path=str(DOCS / "console-dossier.png"), full_page=True)
                     await coach.goto(server.url("/console/cijfers"))
@@ -135,6 +140,72 @@ async def test_jongere_asks_for_a_person_and_the_coach_answers_live(runtime):
     finally:
         await asyncio.to_thread(server.stop)
     serious = {page: found for page, found in violations.items() if found}
+    assert not serious, "axe-core found serious/critical accessibility problems:\n" + json.dumps(serious, indent=1)
+
+
+async def test_content_pages_pass_axe(runtime):
+    """The redactie's pages (FAQ, sociale kaart, history, unanswered questions) have no serious axe findings."""
+    from data.content_store import record_unanswered, save_kaart_entry, seed_if_empty
+    from data.models import KaartRecord
+
+    runtime.settings.secret_key = "test-secret-key-for-the-console"
+    await make_coach(runtime, "rea@example.org", role="redacteur", name="Rea")
+    async with runtime.db.transaction() as session:
+        await seed_if_empty(session)
+        await record_unanswered(session, "mag mijn hond mee naar de opvang", "nl")
+        await record_unanswered(session, "mag mn hond mee in de opvang", "nl")
+        record = await session.get(KaartRecord, "budgetcoach")
+        from data.content import KaartEntry
+
+        entry = KaartEntry.model_validate(record.data)
+        await save_kaart_entry(session, entry.model_copy(update={"naam": "Budgetcoach (oud)"}), "coach:1")
+        await save_kaart_entry(session, entry, "coach:1")
+    server = LiveServer(build_app(runtime), lifespan="on")
+    await asyncio.to_thread(server.start)
+    violations: dict[str, list[str]] = {}
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                ctx = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 860})
+                page = await ctx.new_page()
+                await page.goto(server.url("/console/login?next=/console/inhoud"))
+                await page.get_by_label("E-mailadres").fill("rea@example.org")
+                await page.get_by_label("Wachtwoord").fill(PASSWORD)
+                await page.get_by_role("button", name="Inloggen").click()
+                await expect(page.get_by_role("heading", name="Inhoud: veelgestelde vragen")).to_be_visible()
+                violations["inhoud"] = await _axe(page)
+                for name, path, heading in (
+                        ("faq", "/console/inhoud/faq/bijstand-vanaf-18", "FAQ bewerken"),
+                        ("faq-nieuw", "/console/inhoud/faq/nieuw", "Nieuwe FAQ"),
+                        ("kaart", "/console/inhoud/kaart", "Sociale kaart"),
+                        ("kaart-bewerken", "/console/inhoud/kaart/budgetcoach", "Budgetcoach"),
+                        ("kaart-nieuw", "/console/inhoud/kaart/nieuw", "Nieuwe plek op de sociale kaart"),
+                        ("versies", "/console/inhoud/kaart/budgetcoach/versies", "Geschiedenis van"),
+                        ("onbeantwoord", "/console/inhoud/onbeantwoord", "Vragen zonder antwoord"),
+                        ("test", "/console/inhoud/test?vraag=ik+heb+schulden", "Test een vraag")):
+                    await page.goto(server.url(path))
+                    await expect(page.get_by_role("heading", name=heading, exact=False).first).to_be_visible()
+                    violations[name] = await _axe(page)
+                await page.goto(server.url("/console/inhoud/kaart/budgetcoach/versies"))
+                await page.get_by_role("link", name="Bekijk versie").first.click()
+                await expect(page.get_by_role("button", name="Deze versie terugzetten")).to_be_visible()
+                violations["versie"] = await _axe(page)
+                await page.goto(server.url("/console/inhoud/kaart/budgetcoach"))
+                await page.get_by_label("Vanaf (jaar)").fill("30")
+                await page.get_by_label("Tot en met (jaar)").fill("20")
+                await page.get_by_label("Organisatie").fill("")
+                await page.get_by_role("button", name="Opslaan en publiceren").click()
+                await expect(page.get_by_role("alert")).to_contain_text("De minimumleeftijd (30) is hoger")
+                violations["kaart-fouten"] = await _axe(page)
+                await page.goto(server.url("/console/inhoud/onbeantwoord"))
+                await page.get_by_role("link", name="Maak hier een FAQ van").first.click()
+                await expect(page.get_by_label("Vragen (één per regel)")).to_contain_text("mag mn hond mee")
+            finally:
+                await browser.close()
+    finally:
+        await asyncio.to_thread(server.stop)
+    serious = {name: found for name, found in violations.items() if found}
     assert not serious, "axe-core found serious/critical accessibility problems:\n" + json.dumps(serious, indent=1)
 
 
