@@ -29,6 +29,7 @@ from data.accounts import add_coach
 from data.migrate import upgrade
 from data.models import ChannelIdentity, Conversation, Jongere, Message, Ticket, utcnow
 from data.settings import Settings
+from tests import scratch_db
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -104,29 +105,17 @@ def main() -> None:
         upgrade(url)
         out["sqlite"] = asyncio.run(bench(url, args))
     if not args.no_postgres:
-        import asyncpg
-
-        name = f"jl_bench_console_{os.getpid()}"
-
-        async def admin(sql: str) -> None:
-            conn = await asyncpg.connect(PG_URL)
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
         try:
-            asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+            pg = scratch_db.create(PG_URL, "jl_bench_console")
         except Exception as exc:
             out["postgresql"] = f"skipped: {type(exc).__name__}"
         else:
-            pg = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-            with ThreadPoolExecutor(1) as pool:
-                pool.submit(upgrade, pg).result()
             try:
+                with ThreadPoolExecutor(1) as pool:
+                    pool.submit(upgrade, pg).result()
                 out["postgresql"] = asyncio.run(bench(pg, args))
             finally:
-                asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                scratch_db.drop(PG_URL, pg)
     print(json.dumps(out, indent=2))
 
 

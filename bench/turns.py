@@ -25,6 +25,7 @@ from bot.wiring import crisis_check_for
 from data.migrate import upgrade
 from data.settings import Settings
 from flows.messages import IncomingMessage
+from tests import scratch_db
 
 SCRIPT: list[tuple[str, str | None]] = [
     ("hoi", None), ("Nederlands", "lang:nl"), ("help", None), ("ik heb schulden", None), ("menu", None),
@@ -101,23 +102,10 @@ async def bench_database(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def fresh_postgres() -> str | None:
     """Create a scratch PostgreSQL database, or None when PostgreSQL is not reachable."""
-    import asyncpg
-
-    name = f"jl_bench_{os.getpid()}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
     try:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, Exception):
+        return scratch_db.create(PG_URL, "jl_bench")
+    except Exception:
         return None
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def main() -> None:
@@ -140,7 +128,10 @@ def main() -> None:
     else:
         with ThreadPoolExecutor(1) as pool:
             pool.submit(upgrade, pg).result()
-        result["postgresql"] = asyncio.run(bench_database(pg, args))
+        try:
+            result["postgresql"] = asyncio.run(bench_database(pg, args))
+        finally:
+            scratch_db.drop(PG_URL, pg)
     print(json.dumps(result, indent=2))
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,32 +52,18 @@ def postgres_database() -> Iterator[str | None]:
         _pg_skip_reason.append(reason)
         yield None
         return
-    import asyncpg
-
-    name = f"jl_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    def in_thread(fn: Callable[[], object]) -> None:
-        """Run `fn` in a thread of its own: the caller may be inside a running event loop."""
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(fn).result()
+    from tests import scratch_db
 
     try:
-        in_thread(lambda: asyncio.run(admin(f'CREATE DATABASE "{name}"')))
+        url = scratch_db.create(PG_URL, "jl_test")
     except Exception as exc:  # reachable but unusable: say so and skip
         _pg_skip_reason.append(f"PostgreSQL at {PG_URL} refused CREATE DATABASE ({exc})")
         yield None
         return
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    in_thread(lambda: upgrade(url))
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
     yield url
-    in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    scratch_db.drop(PG_URL, url)
 
 
 TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
