@@ -703,7 +703,7 @@ def test_guard_blocks_dns_and_http_clients() -> None:
         with pytest.raises(NetworkAccessBlocked):
             httpx.get("http://93.184.216.34/", trust_env=False, timeout=0.5)
         with pytest.raises(NetworkAccessBlocked):
-            httpx.get("https://api.twilio.com/", trust_env=False, timeout=0.5)
+            httpx.get("https://example.org/", trust_env=False, timeout=0.5)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(NetworkAccessBlocked):
             udp.sendto(b"\x00", ("8.8.8.8", 53))
     assert len(attempts) == 4
@@ -739,7 +739,7 @@ async def test_guard_blocks_async_clients(telegram: FakeTelegramAPI) -> None:
             assert _blocked_in(info.value)
         finally:
             await twilio_client.http_client.close()
-        real_telegram = Bot(TOKEN)  # default base_url: https://api.telegram.org/bot
+        real_telegram = Bot(TOKEN)  # default base_url: the real Bot API
         try:
             with pytest.raises(NetworkError) as info:
                 await real_telegram.initialize()

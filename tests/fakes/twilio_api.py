@@ -2,7 +2,7 @@
 
 Pointing twilio 9 at another host
 ---------------------------------
-twilio-python builds every URL from a hard-coded product host (``https://api.twilio.com`` for
+twilio-python builds every URL from a hard-coded product host (the api host for
 ``client.messages``, ``https://content.twilio.com`` for templates, …); ``edge``/``region`` only
 rewrite that host within ``*.twilio.com``. The supported extension point is the HTTP client
 (``Client(..., http_client=...)``, documented in twilio-python's "custom HTTP client" guide):
@@ -141,7 +141,7 @@ def inbound_whatsapp_params(
     has_media = bool(media) if media is not None else num_media > 0
     sid = message_sid or new_sid("MM" if has_media else "SM")
     if media is None:
-        base = f"https://api.twilio.com/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media"
+        base = f"https://media.example.invalid/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media"
         media = [(f"{base}/{new_sid('ME')}", "image/jpeg") for _ in range(num_media)]
     message_type = "button" if button_payload is not None else ("image" if media else "text")
     params = {
