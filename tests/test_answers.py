@@ -117,7 +117,7 @@ async def test_debts_question_gets_places_with_offer_and_no_empty_contact(rt):
     replies = await chat.send("ik heb schulden")
     text = text_of(replies)
     assert "Schuldhulpverlening" in text
-    assert 1 <= len(titles(replies)) <= 3
+    assert len(titles(replies)) in (1, 2, 3)
     assert "Hoe kom je erbij?" in text
     assert "None" not in text and "Contact:" not in text  # no seed entry on this topic has checked contact data
     assert_ends_with_offer(replies)
