@@ -33,11 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coach_console import metrics as metrics_mod
 from coach_console import redactie, security, service
+from coach_console import snippets as snippets_mod
 from coach_console.access import ROLE_NAMES, may
 from coach_console.config import ConsoleSettings
 from coach_console.content_pages import ContentPages
 from coach_console.hub import Hub
+from coach_console.jongeren import JongerenPages
 from coach_console.sla import answer_deadline, sla_status
+from coach_console.snippets import SnippetPages
 from data import link_codes
 from data.accounts import hasher
 from data.content import ONDERWERPEN, FaqEntry
@@ -210,6 +213,10 @@ class Console:
             Route("/jongeren/{jongere_id:int}/telegram/{code_id:int}/intrekken", self.revoke_link_code,
                   methods=["POST"]),
             # --- end Telegram koppelen ---
+            # --- jongere list and standaardantwoorden (coach_console/jongeren.py, snippets.py) ---
+            *JongerenPages(self).routes(),
+            *SnippetPages(self).routes(),
+            # --- end jongere list and standaardantwoorden ---
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
         ]
 
@@ -531,8 +538,14 @@ class Console:
         """Show a ticket: the conversation, the composer, notes and the actions."""
         me = await self.require(request, "chats")
         values = await self._ticket_values(request, me, request.path_params["ticket_id"], audit_view=True)
+        async with self.db.session() as session:  # the team's standaardantwoorden; "Gebruik" works without JS
+            team = await snippets_mod.team_of_jongere(session, values["view"].jongere.id)
+            team_snippets = await snippets_mod.team_snippets(session, team)
+        chosen = _int(request.query_params.get("standaardantwoord"))
+        draft = next((s.text for s in team_snippets if s.id == chosen), None)
         return self.render(request, "ticket.html", {"title": f"{values['kind_name']} – {values['jongere_name']}",
-                                                    **values})
+                                                    **values, "snippets": team_snippets, "chosen_snippet": chosen,
+                                                    **({"draft": draft} if draft is not None else {})})
 
     async def ticket_fragment(self, request: Request) -> Response:
         """Return just the conversation and its status, for the live refresh."""

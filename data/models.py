@@ -345,3 +345,16 @@ class LinkCode(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Snippet(Base):
+    """A standaardantwoord: a canned reply of a team that begeleiders can put in their answer."""
+
+    __tablename__ = "snippet"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    team: Mapped[str] = mapped_column(String(80), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("coach.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

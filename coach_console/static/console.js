@@ -53,8 +53,25 @@
     source.addEventListener("ready", function () { document.documentElement.setAttribute("data-live", "ready"); });
   }
 
+  // Standaardantwoorden: choosing one puts its text in the reply box (without JS, "Gebruik" reloads the page).
+  var pickers = document.querySelectorAll("[data-snippet-picker]");
+  Array.prototype.forEach.call(pickers, function (picker) {
+    var select = picker.querySelector("select");
+    var target = document.getElementById(picker.getAttribute("data-target"));
+    if (!select || !target) { return; }
+    function use() {
+      var option = select.options[select.selectedIndex];
+      if (!option || !option.value) { return; }
+      target.value = option.getAttribute("data-text") || "";
+      target.focus();
+    }
+    select.addEventListener("change", use);
+    picker.addEventListener("submit", function (event) { event.preventDefault(); use(); });
+  });
+
   // One click sends once: disable the button after the browser has taken the form's values.
   document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }
     var button = event.target.querySelector("button[type=submit]");
     if (button) { window.setTimeout(function () { button.disabled = true; }, 0); }
   });
