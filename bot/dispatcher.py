@@ -141,7 +141,8 @@ class Dispatcher:
         """Store one reply as an outbound message and its outbox row."""
         out = Message(conversation_id=ctx.conversation.id, direction="out", channel=ctx.identity.channel,
                       kind=reply.kind, text=render_numbered(reply) if reply.links else reply.text,
-                      payload=reply.to_json() if reply.buttons or reply.links else None,
+                      payload=({**reply.to_json(), **reply.meta} if reply.buttons or reply.links
+                               else dict(reply.meta) or None),
                       sender="bot", created_at=now)
         session_add(out)
         item = OutboxItem(message=out, identity_id=ctx.identity.id, channel=ctx.identity.channel,

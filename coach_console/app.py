@@ -764,7 +764,7 @@ class Console:
     # --- metrics ------------------------------------------------------------------------------------
 
     async def metrics_page(self, request: Request) -> Response:
-        """Show open tickets by age, first-response times and new jongeren per week."""
+        """Show open tickets by age, first-response times, new jongeren, questions and top kaart items."""
         me = await self.require(request, "metrics")
         async with self.db.session() as session:
             figures = await metrics_mod.collect(session, me)
@@ -772,7 +772,11 @@ class Console:
             "title": "Cijfers", "m": figures,
             "age_chart": Markup(metrics_mod.bar_chart(figures.open_by_age, "Open tickets per wachttijd")),
             "week_chart": Markup(metrics_mod.bar_chart(figures.week_bars(), "Nieuwe jongeren per week")),
-            "channel_names": service.CHANNEL_NAMES})
+            "question_charts": [(title, Markup(metrics_mod.bar_chart(figures.question_bars(key), f"Vragen {title}")))
+                                for key, title in metrics_mod.OUTCOMES],
+            "kaart_chart": Markup(metrics_mod.bar_chart(figures.top_kaart, "Meest getoonde kaart-items",
+                                                        label_width=260)),
+            "outcomes": metrics_mod.OUTCOMES, "channel_names": service.CHANNEL_NAMES})
 
     async def metrics_csv(self, request: Request) -> Response:
         """Download the figures as CSV."""

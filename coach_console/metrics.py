@@ -1,4 +1,4 @@
-"""Figures for team leaders: open tickets by age, first-response times of handoffs, new jongeren per week."""
+"""Figures for team leaders: open tickets by age, first-response times, new jongeren, questions and kaart items."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coach_console.access import sees_jongere
 from coach_console.sla import duration_text
-from data.models import ChannelIdentity, Coach, Jongere, Ticket, utcnow
+from data.content_store import load_all
+from data.models import ChannelIdentity, Coach, Conversation, Jongere, Message, Ticket, utcnow
 from data.records import OPEN_STATES
 
 AGE_BUCKETS: Final = ((3600, "korter dan 1 uur"), (4 * 3600, "1 tot 4 uur"), (24 * 3600, "4 tot 24 uur"),
@@ -23,6 +24,11 @@ AGE_BUCKETS: Final = ((3600, "korter dan 1 uur"), (4 * 3600, "1 tot 4 uur"), (24
 HANDOFF_KINDS: Final = ("mens_spreken", "crisis")
 WEEKS: Final = 8
 RESPONSE_DAYS: Final = 30
+TOP_KAART: Final = 10
+OUTCOMES: Final = (("bot", "beantwoord door de bot"), ("fallback", "niet begrepen (fallback)"),
+                   ("medewerker", "doorgezet naar een medewerker"))
+BOT_ANSWERS: Final = frozenset({"faq", "kaart"})
+FALLBACK_ANSWERS: Final = frozenset({"fallback", "geen_kaart"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class Metrics:
     weeks: list[str]
     channels: list[str]
     new_per_week: dict[str, dict[str, int]]  # week → channel → count
+    questions_per_week: dict[str, dict[str, int]]  # week → outcome (see OUTCOMES) → count
+    top_kaart: list[Bar]  # most shown kaart entries over WEEKS weeks
 
     @property
     def median_text(self) -> str:
@@ -59,6 +67,11 @@ class Metrics:
     def week_bars(self) -> list[Bar]:
         """Return the total of new jongeren per week as bars."""
         return [Bar(w, sum(self.new_per_week[w].values()), str(sum(self.new_per_week[w].values())))
+                for w in self.weeks]
+
+    def question_bars(self, outcome: str) -> list[Bar]:
+        """Return the questions with this outcome per week as bars."""
+        return [Bar(w, self.questions_per_week[w][outcome], str(self.questions_per_week[w][outcome]))
                 for w in self.weeks]
 
 
@@ -112,8 +125,45 @@ async def collect(session: AsyncSession, coach: Coach, now: datetime | None = No
         if label in per_week:
             per_week[label][channel] = per_week[label].get(channel, 0) + 1
             channels.add(channel)
+    questions, top_kaart = await _questions(session, coach, since, weeks)
     return Metrics(open_by_age, len(waits), percentile(waits, 0.5), percentile(waits, 0.9), weeks,
-                   sorted(channels), per_week)
+                   sorted(channels), per_week, questions, top_kaart)
+
+
+async def _questions(session: AsyncSession, coach: Coach, since: datetime,
+                     weeks: list[str]) -> tuple[dict[str, dict[str, int]], list[Bar]]:
+    """Count questions per week by outcome (from the bot's answer markers and handoff tickets) and top kaart items."""
+    per_week: dict[str, dict[str, int]] = {w: dict.fromkeys((key for key, _ in OUTCOMES), 0) for w in weeks}
+    marked = (await session.execute(
+        select(Message.created_at, Message.payload)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Jongere, Jongere.id == Conversation.jongere_id)
+        .where(Message.direction == "out", Message.sender == "bot", Message.payload.is_not(None),
+               Message.created_at >= since, sees_jongere(coach)))).all()
+    shown = Counter[str]()
+    for created, payload in marked:
+        if not isinstance(payload, dict):
+            continue
+        label = week_label(created)
+        answer = payload.get("answer")
+        if label in per_week and answer in BOT_ANSWERS:
+            per_week[label]["bot"] += 1
+        elif label in per_week and answer in FALLBACK_ANSWERS:
+            per_week[label]["fallback"] += 1
+        shown.update(str(i) for i in payload.get("kaart_ids") or ())
+    handed = (await session.execute(
+        select(Ticket.created_at).join(Jongere, Jongere.id == Ticket.jongere_id)
+        .where(Ticket.kind.in_(HANDOFF_KINDS), Ticket.created_at >= since, sees_jongere(coach)))).scalars().all()
+    for created in handed:
+        label = week_label(created)
+        if label in per_week:
+            per_week[label]["medewerker"] += 1
+    names: dict[str, str] = {}
+    if shown:
+        kaart, _ = await load_all(session)
+        names = {e.id: f"{e.naam} ({e.organisatie})" if e.naam != e.organisatie else e.naam for e in kaart}
+    top = [Bar(names.get(key, key), count, str(count)) for key, count in shown.most_common(TOP_KAART)]
+    return per_week, top
 
 
 def bar_chart(bars: list[Bar], title: str, *, width: int = 560, bar_height: int = 26, label_width: int = 170) -> str:
@@ -153,4 +203,9 @@ def to_csv(metrics: Metrics) -> str:
     for week in metrics.weeks:
         for channel in metrics.channels:
             writer.writerow(["nieuwe_jongeren_per_week", week, channel, metrics.new_per_week[week].get(channel, 0)])
+    for week in metrics.weeks:
+        for key, _ in OUTCOMES:
+            writer.writerow([f"vragen_{key}_per_week", week, "", metrics.questions_per_week[week][key]])
+    for bar in metrics.top_kaart:
+        writer.writerow(["meest_getoonde_kaart_items", bar.label, "", int(bar.value)])
     return out.getvalue()

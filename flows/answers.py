@@ -51,4 +51,5 @@ async def answer_question(ctx: TurnContext) -> None:
 
 def fallback(ctx: TurnContext) -> None:
     """Say we did not understand and offer the menu and a person."""
-    ctx.say(ctx.t("fallback"), [ctx.button("menu_mens", "menu:mens"), ctx.button("menu_button", "menu:menu")])
+    ctx.say(ctx.t("fallback"), [ctx.button("menu_mens", "menu:mens"), ctx.button("menu_button", "menu:menu")],
+            meta={"answer": "fallback"})

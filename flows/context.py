@@ -66,9 +66,9 @@ class TurnContext:
         """Return text `key` in the jongere's language."""
         return self.texts.get(self.lang, key, **values)
 
-    def say(self, text: str, buttons: list[Button] | None = None) -> None:
-        """Queue a reply; its buttons become the options a number can pick."""
-        reply = Reply(text=text, buttons=tuple(buttons or ()))
+    def say(self, text: str, buttons: list[Button] | None = None, meta: dict[str, Any] | None = None) -> None:
+        """Queue a reply; its buttons become the options a number can pick; meta is kept for the figures."""
+        reply = Reply(text=text, buttons=tuple(buttons or ()), meta=dict(meta or {}))
         self.replies.append(reply)
         if reply.buttons:
             self.state.options = [b.payload for b in reply.buttons]

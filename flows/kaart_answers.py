@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -292,7 +292,10 @@ def present(ctx: TurnContext, content: Content, ids: list[str], start: int, *, r
         parts.append(ctx.t("kaart_offer"))
     else:
         parts.append(ctx.t(empty_key) if start == 0 else ctx.t("kaart_no_more"))
-    ctx.say("\n\n".join(parts), _offer_buttons(ctx, more))
+    meta: dict[str, Any] = {"kaart_ids": [e.id for e in page]} if page else {}
+    if start == 0 and not any(r.meta.get("answer") for r in ctx.replies):
+        meta["answer"] = "kaart" if page else "geen_kaart"
+    ctx.say("\n\n".join(parts), _offer_buttons(ctx, more), meta=meta)
     ctx.goto(FLOW, "results", ids=ids, shown=shown, age_refused=refused)
 
 
@@ -346,7 +349,7 @@ async def answer(ctx: TurnContext) -> bool:
                                     "faq": offer.faq.entry.id if offer.faq else None,
                                     "entries": len(offer.ranked), "ask_age": offer.ask_age})
     if offer.faq is not None:
-        ctx.say(offer.faq.entry.antwoord.in_lang(ctx.lang))
+        ctx.say(offer.faq.entry.antwoord.in_lang(ctx.lang), meta={"answer": "faq", "faq_id": offer.faq.entry.id})
     ids = [r.entry.id for r in offer.ranked]
     empty_key = "kaart_offer" if offer.faq is not None else "kaart_none"
     if offer.ask_age:

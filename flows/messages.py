@@ -52,6 +52,9 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     links: tuple[Link, ...] = ()
     kind: str = "text"
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """Non-personal facts for the figures (what kind of answer, which kaart entries); stored on the
+    outbound Message.payload only, never sent to a channel or put in the outbox."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the reply as stored in the outbox."""
