@@ -235,26 +235,24 @@ async def delete_kaart_entry(session: AsyncSession, entry_id: str, actor: str) -
     linked = [f.id for f in faq if entry_id in f.kaart]
     if linked:
         raise ValueError(f"kaart[{entry_id}] is still linked from faq {', '.join(linked)}")
-    record = await session.get(KaartRecord, entry_id)
-    previous = dict(record.data) if record is not None else None
-    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
-        delete(KaartRecord).where(KaartRecord.id == entry_id))
-    deleted = result.rowcount
-    if deleted:
-        _audit(session, actor, "kaart_deleted", "kaart_entry", entry_id, previous)
-        await _bump_version(session)
-    return bool(deleted)
+    return await _delete(session, KaartRecord, entry_id, actor, "kaart")
 
 
 async def delete_faq_entry(session: AsyncSession, entry_id: str, actor: str) -> bool:
     """Delete one FAQ entry."""
-    record = await session.get(FaqRecord, entry_id)
+    return await _delete(session, FaqRecord, entry_id, actor, "faq")
+
+
+async def _delete(session: AsyncSession, model: type[KaartRecord] | type[FaqRecord], entry_id: str, actor: str,
+                  kind: str) -> bool:
+    """Delete one entry, keeping its last version in the audit log, and bump the content version."""
+    record = cast("KaartRecord | FaqRecord | None", await session.get(model, entry_id))
     previous = dict(record.data) if record is not None else None
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
-        delete(FaqRecord).where(FaqRecord.id == entry_id))
+        delete(model).where(model.id == entry_id))
     deleted = result.rowcount
     if deleted:
-        _audit(session, actor, "faq_deleted", "faq_entry", entry_id, previous)
+        _audit(session, actor, f"{kind}_deleted", f"{kind}_entry", entry_id, previous)
         await _bump_version(session)
     return bool(deleted)
 

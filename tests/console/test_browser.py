@@ -8,19 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from bot.app import build_app
+from tests.console.browser_support import ARGS, CHROMIUM, SKIP_WITHOUT_BROWSER, db_url  # noqa: F401
 from tests.console.conftest import PASSWORD, make_coach
 from tests.fakes.server import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DOCS = ROOT / "docs"
@@ -30,19 +25,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the skip below
     async_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.skipif(async_playwright is None, reason="Playwright for Python is not installed (make install)"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
-                                                     "(make install runs apt-get install -y chromium)"),
-]
-
-
-@pytest.fixture(params=["sqlite"])
-def db_url(request, tmp_path, sqlite_template):
-    """Run the browser tests on SQLite only: they test the pages, the data tests cover PostgreSQL."""
-    path = tmp_path / "browser.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+pytestmark = SKIP_WITHOUT_BROWSER
 
 
 async def _axe(page: Page) -> list[str]:

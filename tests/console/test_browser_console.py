@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
-
 from bot.app import build_app
 from data.content_store import seed_if_empty
+from tests.console.browser_support import ARGS, CHROMIUM, SKIP_WITHOUT_BROWSER, db_url  # noqa: F401
 from tests.console.conftest import PASSWORD, ask_for_person, make_coach, set_begeleider
-from tests.console.test_browser import ARGS, CHROMIUM
 from tests.fakes.server import LiveServer
 
 try:
@@ -27,19 +24,7 @@ try:
 except ImportError:  # pragma: no cover - reported by the skip below
     async_playwright = None  # type: ignore[assignment]
 
-pytestmark = [
-    pytest.mark.skipif(async_playwright is None, reason="Playwright for Python is not installed (make install)"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
-                                                     "(make install runs apt-get install -y chromium)"),
-]
-
-
-@pytest.fixture(params=["sqlite"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any, sqlite_template: Any) -> str:
-    """Run these browser tests on SQLite only: the data tests cover PostgreSQL."""
-    path = tmp_path / "browser.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+pytestmark = SKIP_WITHOUT_BROWSER
 
 
 @asynccontextmanager
