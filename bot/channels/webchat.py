@@ -48,11 +48,6 @@ class WebChatChannel:
             for event in self._waiters.get(address, set()):
                 event.set()
 
-    def notify(self, address: str) -> None:
-        """Wake the browsers of one address (e.g. after a coach's reply is stored)."""
-        for event in self._waiters.get(address, set()):
-            event.set()
-
     async def wait(self, address: str, timeout: float) -> None:
         """Wait until something is delivered to `address`, or `timeout` seconds pass."""
         event = asyncio.Event()
